@@ -1,0 +1,892 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * backend_kvm.c: libnvmm on Linux /dev/kvm (no in-kernel irqchip: devices
+ * live in userland, as with NVMM).
+ *
+ * KVM finishes an IO/MMIO/MSR instruction at the next KVM_RUN ("completion").
+ * The library keeps its view of the VCPU state consistent with what that
+ * completion will do, and forces the completion early (immediate_exit +
+ * KVM_RUN) only where the view cannot be predicted cheaply.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "kvm_impl.h"
+#include "x86_decode.h"
+#include "x86_walk.h"
+
+#define KVM_TSS_ADDR		0xFEFFD000UL
+#define KVM_IDENTITY_MAP_ADDR	0xFEFFC000UL
+#define RFLAGS_IF		(1ULL << 9)
+#define RFLAGS_DF		(1ULL << 10)
+#define RFLAGS_VM		(1ULL << 17)
+#define CR0_PE			(1ULL << 0)
+#define EFER_LMA		(1ULL << 10)
+/* Bound on elements an assist completes for one string instruction. */
+#define ASSIST_MAX_ROUNDS	65536
+
+static int kvm_fd = -1;
+static size_t run_mmap_size;
+static unsigned max_slots;
+static unsigned max_vcpu_id;
+static int kick_signal;		/* 0: no kick, stop waits for the next exit */
+
+static void
+kick_handler(int sig)
+{
+	(void)sig;	/* only interrupts KVM_RUN */
+}
+
+/* Take a real-time signal to kick VCPU threads, unless the program uses it. */
+static void
+kick_install(void)
+{
+	struct sigaction old, sa;
+	int sig = SIGRTMAX - 1;
+
+	if (sigaction(sig, NULL, &old) == -1 || old.sa_handler != SIG_DFL)
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = kick_handler;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(sig, &sa, NULL) == 0)
+		kick_signal = sig;
+}
+
+static int
+check_ext(int cap)
+{
+	int r = ioctl(kvm_fd, KVM_CHECK_EXTENSION, cap);
+	return r < 0 ? 0 : r;
+}
+
+static uint32_t
+host_mxcsr_mask(void)
+{
+	struct nvmm_x64_state_fpu fx;
+
+	memset(&fx, 0, sizeof(fx));
+	__asm__ volatile("fxsave %0" : "=m"(fx));
+	/* 0 means the processor predates the field: the default mask. */
+	return fx.fx_mxcsr_mask ? fx.fx_mxcsr_mask : 0xFFBF;
+}
+
+static int
+kvm_init(bool root, struct nvmm_capability *cap)
+{
+	int vcpus;
+
+	(void)root;	/* KVM has no view of other processes' machines */
+	if (kvm_fd != -1)
+		goto fill;
+	kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm_fd == -1)
+		return -1;
+	if (ioctl(kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
+		goto unsupported;
+	if ((check_ext(KVM_CAP_SYNC_REGS) & KVM_SYNC_X86_VALID_FIELDS) !=
+	    KVM_SYNC_X86_VALID_FIELDS || !check_ext(KVM_CAP_IMMEDIATE_EXIT) ||
+	    !check_ext(KVM_CAP_READONLY_MEM) ||
+	    !check_ext(KVM_CAP_X86_USER_SPACE_MSR) ||
+	    !check_ext(KVM_CAP_X86_MSR_FILTER) || !check_ext(KVM_CAP_XSAVE) ||
+	    !check_ext(KVM_CAP_XCRS) || !check_ext(KVM_CAP_DEBUGREGS) ||
+	    !check_ext(KVM_CAP_VCPU_EVENTS))
+		goto unsupported;
+	run_mmap_size = (size_t)ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	max_slots = (unsigned)check_ext(KVM_CAP_NR_MEMSLOTS);
+	if (max_slots == 0)
+		max_slots = 32;
+	max_vcpu_id = (unsigned)check_ext(KVM_CAP_MAX_VCPU_ID);
+	if (kvm_cpuid_init(kvm_fd) == -1)
+		goto fail;
+	kick_install();
+fill:
+	vcpus = check_ext(KVM_CAP_MAX_VCPUS);
+	if (vcpus <= 0)
+		vcpus = check_ext(KVM_CAP_NR_VCPUS);
+	if (max_vcpu_id != 0 && (unsigned)vcpus > max_vcpu_id)
+		vcpus = (int)max_vcpu_id;
+	cap->version = NVMM_KERN_VERSION;
+	cap->state_size = sizeof(struct nvmm_x64_state);
+	cap->max_machines = LIB_MAX_MACHINES;
+	cap->max_vcpus = vcpus < LIB_MAX_VCPUS ? (uint32_t)vcpus : LIB_MAX_VCPUS;
+	cap->max_ram = LIB_MAX_RAM;
+	cap->arch.mach_conf_support = 0;
+	cap->arch.vcpu_conf_support = NVMM_CAP_ARCH_VCPU_CONF_CPUID;
+	cap->arch.xcr0_mask = kvm_cpuid_xcr0_mask();
+	cap->arch.mxcsr_mask = host_mxcsr_mask();
+	cap->arch.conf_cpuid_maxops = LIB_CPUID_MAXOPS;
+	return 0;
+
+unsupported:
+	errno = ENOTSUP;
+fail:
+	{
+		int err = errno;
+		close(kvm_fd);
+		kvm_fd = -1;
+		errno = err;
+	}
+	return -1;
+}
+
+/* -------------------------------------------------------------------------- */
+/* Machines and memory.                                                       */
+
+static int
+kvm_machine_create(struct lib_machine *lm)
+{
+	struct kvm_machine *km;
+	int err;
+
+	km = calloc(1, sizeof(*km));
+	if (km == NULL)
+		return -1;
+	km->nslots = max_slots;
+	km->slots = calloc(km->nslots, 1);
+	if (km->slots == NULL)
+		goto fail;
+	km->fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+	if (km->fd == -1)
+		goto fail;
+	/* Needed by VMX without unrestricted guest; harmless elsewhere. */
+	if (check_ext(KVM_CAP_SET_TSS_ADDR))
+		(void)ioctl(km->fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR);
+	if (check_ext(KVM_CAP_SET_IDENTITY_MAP_ADDR)) {
+		uint64_t a = KVM_IDENTITY_MAP_ADDR;
+		(void)ioctl(km->fd, KVM_SET_IDENTITY_MAP_ADDR, &a);
+	}
+	if (kvm_msr_filter_install(km->fd) == -1)
+		goto fail;
+	lm->be = km;
+	return 0;
+fail:
+	err = errno;
+	if (km->fd > 0)
+		close(km->fd);
+	free(km->slots);
+	free(km);
+	errno = err;
+	return -1;
+}
+
+static void
+kvm_machine_destroy(struct lib_machine *lm)
+{
+	struct kvm_machine *km = lm->be;
+
+	close(km->fd);
+	free(km->slots);
+	free(km);
+}
+
+static int
+kvm_gpa_map(struct lib_machine *lm, struct lib_gpa_area *a)
+{
+	struct kvm_machine *km = lm->be;
+	struct kvm_userspace_memory_region r;
+	unsigned slot;
+
+	if (!(a->prot & PROT_READ)) {
+		/* KVM has no unreadable slots: leave it unmapped (exits). */
+		a->be = NULL;
+		return 0;
+	}
+	for (slot = 0; slot < km->nslots; slot++)
+		if (!km->slots[slot])
+			break;
+	if (slot == km->nslots) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	memset(&r, 0, sizeof(r));
+	r.slot = slot;
+	r.flags = (a->prot & PROT_WRITE) ? 0 : KVM_MEM_READONLY;
+	r.guest_phys_addr = a->gpa;
+	r.memory_size = a->size;
+	r.userspace_addr = a->hva;
+	if (ioctl(km->fd, KVM_SET_USER_MEMORY_REGION, &r) == -1)
+		return -1;
+	km->slots[slot] = 1;
+	a->be = (void *)(uintptr_t)(slot + 1);
+	return 0;
+}
+
+static void
+kvm_gpa_unmap(struct lib_machine *lm, struct lib_gpa_area *a)
+{
+	struct kvm_machine *km = lm->be;
+	struct kvm_userspace_memory_region r;
+
+	if (a->be == NULL)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.slot = (uint32_t)((uintptr_t)a->be - 1);
+	r.guest_phys_addr = a->gpa;
+	r.memory_size = 0;	/* deletes the slot */
+	r.userspace_addr = a->hva;
+	(void)ioctl(km->fd, KVM_SET_USER_MEMORY_REGION, &r);
+	km->slots[r.slot] = 0;
+	a->be = NULL;
+}
+
+/* -------------------------------------------------------------------------- */
+/* VCPUs.                                                                     */
+
+static int
+kvm_vcpu_create(struct lib_machine *lm, struct lib_vcpu *lv)
+{
+	struct kvm_machine *km = lm->be;
+	struct kvm_cpu *c;
+	int err;
+
+	if (max_vcpu_id != 0 && lv->cpuid >= max_vcpu_id) {
+		errno = EINVAL;
+		return -1;
+	}
+	c = aligned_alloc(64, sizeof(*c));
+	if (c == NULL)
+		return -1;
+	memset(c, 0, sizeof(*c));
+	c->run = MAP_FAILED;
+	c->fd = ioctl(km->fd, KVM_CREATE_VCPU, (unsigned long)lv->cpuid);
+	if (c->fd == -1)
+		goto fail;
+	c->run = mmap(NULL, run_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+	    c->fd, 0);
+	if (c->run == MAP_FAILED)
+		goto fail;
+	c->run_size = run_mmap_size;
+	if (kvm_cpuid_apply(c, lv->cpuid) == -1)
+		goto fail;
+	if (kvm_snapshot_init(c) == -1)
+		goto fail;
+	c->run->kvm_valid_regs = KVM_SYNC_X86_VALID_FIELDS;
+	c->xcr0 = 1;
+	/* Start from NVMM's reset state, loaded at the first run. */
+	kvm_state_reset(&c->state);
+	c->cached = NVMM_X64_STATE_ALL;
+	c->commit = NVMM_X64_STATE_ALL;
+
+	lv->be = c;
+	lv->state = &c->state;
+	lv->event = &c->event;
+	lv->exit = &c->exit;
+	lv->state_cached = &c->cached;
+	lv->state_commit = &c->commit;
+	lv->event_commit = &c->event_commit;
+	return 0;
+fail:
+	err = errno;
+	if (c->run != MAP_FAILED)
+		munmap(c->run, run_mmap_size);
+	if (c->fd > 0)
+		close(c->fd);
+	free(c);
+	errno = err;
+	return -1;
+}
+
+static void
+kvm_vcpu_destroy(struct lib_machine *lm, struct lib_vcpu *lv)
+{
+	struct kvm_cpu *c = lv->be;
+
+	(void)lm;
+	munmap(c->run, c->run_size);
+	close(c->fd);
+	free(c);
+}
+
+static int
+kvm_vcpu_configure(struct lib_machine *lm, struct lib_vcpu *lv, uint64_t op,
+    void *conf)
+{
+	struct kvm_cpu *c = lv->be;
+
+	(void)lm;
+	switch (op) {
+	case NVMM_VCPU_CONF_CPUID:
+		if (kvm_cpuid_configure(c, conf) == -1)
+			return -1;
+		return kvm_cpuid_apply(c, lv->cpuid);
+	case NVMM_VCPU_CONF_TPR:
+		/* KVM reports only TPR decreases, not every change. */
+		errno = EOPNOTSUPP;
+		return -1;
+	default:
+		errno = EINVAL;
+		return -1;
+	}
+}
+
+static int
+kvm_vcpu_getstate(struct lib_machine *lm, struct lib_vcpu *lv, uint64_t flags)
+{
+	(void)lm;
+	return kvm_state_fetch(lv->be, flags);
+}
+
+static void
+kvm_vcpu_stop(struct lib_vcpu *lv)
+{
+	struct kvm_cpu *c = lv->be;
+	pid_t tid;
+
+	/* Async-signal-safe: two stores and, maybe, one tgkill. */
+	c->run->immediate_exit = 1;
+	tid = c->tid;
+	if (tid != 0 && kick_signal != 0)
+		(void)syscall(SYS_tgkill, getpid(), tid, kick_signal);
+}
+
+/* -------------------------------------------------------------------------- */
+/* Guest memory access for the decoder.                                       */
+
+struct gmem_ctx {
+	struct lib_machine *lm;
+};
+
+static uint8_t *
+gmem_ptr(void *ctx, uint64_t gpa, nvmm_prot_t *prot)
+{
+	struct gmem_ctx *g = ctx;
+	uintptr_t hva;
+	int p;
+
+	if (lib_gpa_lookup(g->lm, gpa, &hva, NULL, &p) == -1)
+		return NULL;
+	if (prot != NULL)
+		*prot = (nvmm_prot_t)p;
+	return (uint8_t *)hva;
+}
+
+static void
+paging_from_run(const struct kvm_run *run, struct x86_paging *pg)
+{
+	const struct kvm_sregs *sr = &run->s.regs.sregs;
+
+	memset(pg, 0, sizeof(*pg));
+	pg->cr0 = sr->cr0;
+	pg->cr3 = sr->cr3;
+	pg->cr4 = sr->cr4;
+	pg->efer = sr->efer;
+	pg->rflags = run->s.regs.regs.rflags;
+	pg->cpl = sr->ss.dpl;
+}
+
+static enum x86_code_size
+code_size(const struct kvm_run *run)
+{
+	const struct kvm_sregs *sr = &run->s.regs.sregs;
+
+	if (!(sr->cr0 & CR0_PE) || (run->s.regs.regs.rflags & RFLAGS_VM))
+		return X86_CODE16;
+	if ((sr->efer & EFER_LMA) && sr->cs.l)
+		return X86_CODE64;
+	return sr->cs.db ? X86_CODE32 : X86_CODE16;
+}
+
+/* Up to 15 bytes at CS:RIP; returns how many could be read. */
+static size_t
+fetch_insn(struct lib_machine *lm, const struct kvm_run *run, uint8_t *buf)
+{
+	struct gmem_ctx g = { lm };
+	struct x86_guest_mem mem = { &g, gmem_ptr };
+	struct x86_paging pg;
+	uint64_t va = run->s.regs.sregs.cs.base + run->s.regs.regs.rip;
+	size_t n = 0;
+
+	paging_from_run(run, &pg);
+	if (code_size(run) != X86_CODE64)
+		va &= 0xFFFFFFFFULL;
+	while (n < 15) {
+		size_t chunk = 4096 - ((va + n) & 4095);
+		if (chunk > 15 - n)
+			chunk = 15 - n;
+		if (x86_read_virt(&pg, &mem, va + n, buf + n, chunk, X86_PF_I,
+		    NULL) == -1)
+			break;
+		n += chunk;
+	}
+	return n;
+}
+
+/* -------------------------------------------------------------------------- */
+/* Exits.                                                                     */
+
+static void
+fill_exitstate(struct kvm_cpu *c)
+{
+	const struct kvm_run *run = c->run;
+	const struct kvm_vcpu_events *ev = &run->s.regs.events;
+	struct nvmm_x86_exit *ex = &c->exit;
+
+	ex->exitstate.rflags = (c->cached & NVMM_X64_STATE_GPRS) ?
+	    c->state.gprs[NVMM_X64_GPR_RFLAGS] : run->s.regs.regs.rflags;
+	ex->exitstate.cr8 = (c->cached & NVMM_X64_STATE_CRS) ?
+	    c->state.crs[NVMM_X64_CR_CR8] : run->cr8;
+	ex->exitstate.int_shadow = ev->interrupt.shadow != 0;
+	ex->exitstate.int_window_exiting = c->int_window;
+	ex->exitstate.nmi_window_exiting = c->nmi_window;
+	ex->exitstate.evt_pending = ev->interrupt.injected ||
+	    ev->exception.injected || ev->nmi.injected;
+	ex->exitstate.rsvd = 0;
+}
+
+static void
+exit_io(struct lib_machine *lm, struct kvm_cpu *c)
+{
+	struct kvm_run *run = c->run;
+	struct nvmm_x86_exit_io *io = &c->exit.u.io;
+	struct x86_insn insn;
+	uint8_t bytes[15];
+	size_t n;
+	bool in = run->io.direction == KVM_EXIT_IO_IN;
+	enum x86_code_size cs = code_size(run);
+
+	c->exit.reason = NVMM_VCPU_EXIT_IO;
+	io->in = in;
+	io->port = run->io.port;
+	io->operand_size = run->io.size;
+	io->seg = -1;
+	io->rep = false;
+	io->str = false;
+	io->address_size = cs == X86_CODE64 ? 8 : (uint8_t)cs;
+	io->npc = run->s.regs.regs.rip;
+
+	n = fetch_insn(lm, run, bytes);
+	if (x86_decode(bytes, n, cs, &insn) == 0 && !insn.twobyte &&
+	    ((insn.opcode >= 0xE4 && insn.opcode <= 0xE7) ||
+	    (insn.opcode >= 0xEC && insn.opcode <= 0xEF) ||
+	    (insn.opcode >= 0x6C && insn.opcode <= 0x6F))) {
+		io->str = insn.opcode <= 0x6F;
+		io->rep = io->str && (insn.rep || insn.repne);
+		io->seg = insn.seg;
+		io->address_size = insn.adsize;
+		io->npc = run->s.regs.regs.rip + insn.len;
+	}
+	/*
+	 * Otherwise RIP is already past the instruction (some KVM flavours
+	 * advance it before an OUT exit): npc = RIP, nothing to decode.
+	 */
+	if (in) {
+		/* An IN nobody answers reads all-ones, like an empty bus. */
+		memset((uint8_t *)run + run->io.data_offset, 0xFF,
+		    (size_t)run->io.size * run->io.count);
+	}
+	c->pending = io->str ? KVM_PENDING_IO_STRING : KVM_PENDING_IO;
+}
+
+static void
+exit_mmio(struct kvm_cpu *c)
+{
+	struct kvm_run *run = c->run;
+	struct nvmm_x86_exit_memory *mem = &c->exit.u.mem;
+
+	c->exit.reason = NVMM_VCPU_EXIT_MEMORY;
+	mem->prot = run->mmio.is_write ? PROT_WRITE : PROT_READ;
+	mem->gpa = run->mmio.phys_addr;
+	mem->inst_len = 0;
+	memset(mem->inst_bytes, 0, sizeof(mem->inst_bytes));
+	if (!run->mmio.is_write)
+		memset(run->mmio.data, 0xFF, sizeof(run->mmio.data));
+	c->pending = KVM_PENDING_MMIO;
+}
+
+static void
+exit_msr(struct kvm_cpu *c, bool wr)
+{
+	struct kvm_run *run = c->run;
+	uint64_t npc = run->s.regs.regs.rip + 2;	/* 0F 32 / 0F 30 */
+
+	if (wr) {
+		c->exit.reason = NVMM_VCPU_EXIT_WRMSR;
+		c->exit.u.wrmsr.msr = run->msr.index;
+		c->exit.u.wrmsr.val = run->msr.data;
+		c->exit.u.wrmsr.npc = npc;
+	} else {
+		c->exit.reason = NVMM_VCPU_EXIT_RDMSR;
+		c->exit.u.rdmsr.msr = run->msr.index;
+		c->exit.u.rdmsr.npc = npc;
+	}
+	c->pending = KVM_PENDING_MSR;
+}
+
+static void
+exit_invalid(struct kvm_cpu *c, uint64_t hwcode)
+{
+	c->exit.reason = NVMM_VCPU_EXIT_INVALID;
+	c->exit.u.inv.hwcode = hwcode;
+}
+
+/* Translate the KVM exit in c->run into c->exit. */
+static void
+translate_exit(struct lib_machine *lm, struct kvm_cpu *c)
+{
+	struct kvm_run *run = c->run;
+
+	memset(&c->exit.u, 0, sizeof(c->exit.u));
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		exit_io(lm, c);
+		break;
+	case KVM_EXIT_MMIO:
+		exit_mmio(c);
+		break;
+	case KVM_EXIT_HLT:
+		c->exit.reason = NVMM_VCPU_EXIT_HALTED;
+		break;
+	case KVM_EXIT_SHUTDOWN:
+		c->exit.reason = NVMM_VCPU_EXIT_SHUTDOWN;
+		break;
+	case KVM_EXIT_IRQ_WINDOW_OPEN:
+		c->exit.reason = NVMM_VCPU_EXIT_INT_READY;
+		c->int_window = false;	/* auto-disarmed, as in NVMM */
+		break;
+	case KVM_EXIT_X86_RDMSR:
+		exit_msr(c, false);
+		break;
+	case KVM_EXIT_X86_WRMSR:
+		exit_msr(c, true);
+		break;
+	case KVM_EXIT_INTR:
+	case KVM_EXIT_SET_TPR:
+		c->exit.reason = NVMM_VCPU_EXIT_NONE;
+		break;
+	case KVM_EXIT_FAIL_ENTRY:
+		exit_invalid(c, run->fail_entry.hardware_entry_failure_reason);
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		exit_invalid(c, ((uint64_t)run->internal.suberror << 32) |
+		    KVM_EXIT_INTERNAL_ERROR);
+		break;
+	default:
+		exit_invalid(c, run->exit_reason);
+		break;
+	}
+	fill_exitstate(c);
+}
+
+/* -------------------------------------------------------------------------- */
+/* Completion of KVM's pending instruction.                                   */
+
+/*
+ * Let KVM finish the instruction of the last exit without running the guest
+ * further. Returns 1 if KVM stopped at a new exit instead (the instruction
+ * continues, e.g. the next element of a REP string), 0 if done, -1/errno.
+ */
+static int
+complete_now(struct lib_vcpu *lv)
+{
+	struct kvm_cpu *c = lv->be;
+	int r;
+
+	c->run->immediate_exit = 1;
+	r = ioctl(c->fd, KVM_RUN, 0);
+	/* Keep a stop request that arrived meanwhile. */
+	c->run->immediate_exit = lv->stop ? 1 : 0;
+	c->pending = KVM_PENDING_NONE;
+	c->has_run = true;
+	if (r == 0)
+		return 1;
+	if (errno == EINTR || errno == EAGAIN)
+		return 0;
+	return -1;
+}
+
+/*
+ * Before the user's GPRS reach KVM: finish the pending instruction first,
+ * then the user's values (or the view of the exit) overwrite its result.
+ */
+static int
+settle_pending(struct lib_machine *lm, struct lib_vcpu *lv)
+{
+	struct kvm_cpu *c = lv->be;
+	int r;
+
+	if (c->pending == KVM_PENDING_NONE)
+		return 0;
+	if (c->pending == KVM_PENDING_MSR) {
+		/* NVMM's contract: the guest re-executes unless RIP moved. */
+		c->run->msr.error = 0;
+		if (!(c->cached & NVMM_X64_STATE_GPRS))
+			kvm_gprs_from_run(c);
+		c->commit |= NVMM_X64_STATE_GPRS;
+	} else if (!(c->commit & NVMM_X64_STATE_GPRS)) {
+		/* KVM's completion is the expected result: let it happen. */
+		return 0;
+	}
+	r = complete_now(lv);
+	if (r == 1) {
+		/* A new exit while finishing: report it at this run. */
+		(void)lm;
+		c->deferred_exit = true;
+	}
+	return r == -1 ? -1 : 0;
+}
+
+static void
+inject_event(struct kvm_cpu *c)
+{
+	struct kvm_vcpu_events *ev = &c->run->s.regs.events;
+	const struct nvmm_x86_event *e = &c->event;
+
+	if (e->type == NVMM_VCPU_EVENT_INTR && e->vector == 2) {
+		ev->nmi.pending = 1;
+		ev->flags |= KVM_VCPUEVENT_VALID_NMI_PENDING;
+	} else if (e->type == NVMM_VCPU_EVENT_INTR) {
+		ev->interrupt.injected = 1;
+		ev->interrupt.nr = e->vector;
+		ev->interrupt.soft = 0;
+	} else {
+		uint8_t v = e->vector;
+		bool has_err = v == 8 || (v >= 10 && v <= 14) || v == 17 ||
+		    v == 21 || v == 30;
+		ev->exception.injected = 1;
+		ev->exception.pending = 0;
+		ev->exception.nr = v;
+		ev->exception.has_error_code = has_err;
+		ev->exception.error_code = has_err ? (uint32_t)e->u.excp.error : 0;
+	}
+	c->run->kvm_dirty_regs |= KVM_SYNC_X86_EVENTS;
+}
+
+/* Window exits owed from an earlier exit (KVM reports them late). */
+static bool
+window_exit_due(struct kvm_cpu *c)
+{
+	const struct kvm_run *run = c->run;
+	uint64_t rflags = (c->cached & NVMM_X64_STATE_GPRS) ?
+	    c->state.gprs[NVMM_X64_GPR_RFLAGS] : run->s.regs.regs.rflags;
+
+	if (c->int_window && run->ready_for_interrupt_injection &&
+	    (rflags & RFLAGS_IF) && !run->s.regs.events.interrupt.shadow &&
+	    !c->event_commit && c->has_run) {
+		c->exit.reason = NVMM_VCPU_EXIT_INT_READY;
+		c->int_window = false;
+		return true;
+	}
+	if (c->nmi_window && !run->s.regs.events.nmi.masked &&
+	    !run->s.regs.events.nmi.pending && !c->event_commit) {
+		c->exit.reason = NVMM_VCPU_EXIT_NMI_READY;
+		c->nmi_window = false;
+		return true;
+	}
+	return false;
+}
+
+static int
+kvm_vcpu_run(struct lib_machine *lm, struct lib_vcpu *lv)
+{
+	struct kvm_cpu *c = lv->be;
+	struct kvm_run *run = c->run;
+	int r;
+
+	memset(&c->exit.u, 0, sizeof(c->exit.u));
+	if (__atomic_exchange_n(&lv->stop, 0, __ATOMIC_SEQ_CST)) {
+		run->immediate_exit = 0;
+		c->exit.reason = NVMM_VCPU_EXIT_STOPPED;
+		fill_exitstate(c);
+		return 0;
+	}
+	if (c->event_commit && !lib_event_valid(&c->event)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (c->commit & NVMM_X64_STATE_INTR) {
+		c->int_window = c->state.intr.int_window_exiting;
+		c->nmi_window = c->state.intr.nmi_window_exiting;
+	}
+	if (c->deferred_exit || (c->commit & NVMM_X64_STATE_GPRS) ||
+	    c->pending == KVM_PENDING_MSR) {
+		if (!c->deferred_exit && settle_pending(lm, lv) == -1)
+			return -1;
+		if (c->deferred_exit) {
+			c->deferred_exit = false;
+			c->cached &= c->commit;
+			translate_exit(lm, c);
+			return 0;
+		}
+	}
+	if (window_exit_due(c)) {
+		fill_exitstate(c);
+		return 0;
+	}
+	if (c->event_commit) {
+		inject_event(c);
+		c->event_commit = false;
+	}
+	if (kvm_state_commit(c) == -1)
+		return -1;
+
+	run->request_interrupt_window = c->int_window;
+	c->tid = (pid_t)syscall(SYS_gettid);
+	r = ioctl(c->fd, KVM_RUN, 0);
+	c->tid = 0;
+	c->has_run = true;
+	c->pending = KVM_PENDING_NONE;
+	c->cached = 0;
+	run->kvm_dirty_regs = 0;
+	run->s.regs.events.flags &= ~(uint32_t)KVM_VCPUEVENT_VALID_NMI_PENDING;
+	if (r == -1) {
+		if (errno != EINTR && errno != EAGAIN)
+			return -1;
+		/* A signal or a stop: never -1/EINTR, as NVMM. */
+		run->immediate_exit = 0;
+		if (__atomic_exchange_n(&lv->stop, 0, __ATOMIC_SEQ_CST))
+			c->exit.reason = NVMM_VCPU_EXIT_STOPPED;
+		else
+			c->exit.reason = NVMM_VCPU_EXIT_NONE;
+		fill_exitstate(c);
+		return 0;
+	}
+	translate_exit(lm, c);
+	return 0;
+}
+
+/* -------------------------------------------------------------------------- */
+/* Assists: data goes through kvm_run's buffers, KVM moves guest memory.      */
+
+static void
+predict_io(struct kvm_cpu *c)
+{
+	const struct nvmm_x86_exit_io *io = &c->exit.u.io;
+	uint64_t *g = c->state.gprs;
+
+	if (!(c->cached & NVMM_X64_STATE_GPRS))
+		kvm_gprs_from_run(c);
+	if (io->in) {
+		uint64_t v = 0, rax = g[NVMM_X64_GPR_RAX];
+		memcpy(&v, (uint8_t *)c->run + c->run->io.data_offset,
+		    io->operand_size);
+		switch (io->operand_size) {
+		case 1:
+			rax = (rax & ~0xFFULL) | v;
+			break;
+		case 2:
+			rax = (rax & ~0xFFFFULL) | v;
+			break;
+		default:
+			rax = v;	/* 32-bit writes zero-extend */
+			break;
+		}
+		g[NVMM_X64_GPR_RAX] = rax;
+	}
+	g[NVMM_X64_GPR_RIP] = io->npc;
+}
+
+static int
+kvm_assist_io(struct lib_machine *lm, struct lib_vcpu *lv)
+{
+	struct kvm_cpu *c = lv->be;
+	struct kvm_run *run = c->run;
+	struct nvmm_io io;
+	unsigned rounds = 0;
+	int r;
+
+	if (c->pending != KVM_PENDING_IO && c->pending != KVM_PENDING_IO_STRING) {
+		/* Already performed. */
+		errno = EINVAL;
+		return -1;
+	}
+	io.mach = lm->user;
+	io.vcpu = lv->user;
+	for (;;) {
+		uint8_t *buf = (uint8_t *)run + run->io.data_offset;
+
+		io.port = run->io.port;
+		io.in = run->io.direction == KVM_EXIT_IO_IN;
+		io.size = run->io.size;
+		for (uint32_t i = 0; i < run->io.count; i++) {
+			io.data = buf + (size_t)i * run->io.size;
+			lv->cbs.io(&io);
+		}
+		if (c->pending == KVM_PENDING_IO) {
+			predict_io(c);
+			return 0;
+		}
+		/* String IO: KVM moves memory and updates RCX/RSI/RDI. */
+		r = complete_now(lv);
+		if (r == -1)
+			return -1;
+		c->cached &= c->commit;
+		if (r == 0)
+			return 0;
+		if (run->exit_reason != KVM_EXIT_IO || ++rounds >= ASSIST_MAX_ROUNDS) {
+			c->deferred_exit = true;
+			return 0;
+		}
+		/* The next elements of the same REP instruction. */
+		c->pending = KVM_PENDING_IO_STRING;
+		if (run->io.direction == KVM_EXIT_IO_IN)
+			memset(buf, 0xFF, (size_t)run->io.size * run->io.count);
+	}
+}
+
+static int
+kvm_assist_mem(struct lib_machine *lm, struct lib_vcpu *lv)
+{
+	struct kvm_cpu *c = lv->be;
+	struct kvm_run *run = c->run;
+	struct nvmm_mem mem;
+	unsigned rounds = 0;
+	int r;
+
+	if (c->pending != KVM_PENDING_MMIO) {
+		errno = EINVAL;
+		return -1;
+	}
+	mem.mach = lm->user;
+	mem.vcpu = lv->user;
+	for (;;) {
+		mem.gpa = run->mmio.phys_addr;
+		mem.write = run->mmio.is_write;
+		mem.size = run->mmio.len;
+		mem.data = run->mmio.data;
+		lv->cbs.mem(&mem);
+		/* KVM finishes the instruction: RIP and, for a read, the register. */
+		r = complete_now(lv);
+		if (r == -1)
+			return -1;
+		c->cached &= c->commit;
+		if (r == 0)
+			return 0;
+		if (run->exit_reason != KVM_EXIT_MMIO || ++rounds >= ASSIST_MAX_ROUNDS) {
+			c->deferred_exit = true;
+			return 0;
+		}
+		c->pending = KVM_PENDING_MMIO;
+		if (!run->mmio.is_write)
+			memset(run->mmio.data, 0xFF, sizeof(run->mmio.data));
+	}
+}
+
+const struct nvmm_backend nvmm_backend_kvm = {
+	.name = "kvm",
+	.init = kvm_init,
+	.machine_create = kvm_machine_create,
+	.machine_destroy = kvm_machine_destroy,
+	.machine_configure = NULL,
+	.vcpu_create = kvm_vcpu_create,
+	.vcpu_destroy = kvm_vcpu_destroy,
+	.vcpu_configure = kvm_vcpu_configure,
+	.vcpu_getstate = kvm_vcpu_getstate,
+	.vcpu_run = kvm_vcpu_run,
+	.vcpu_stop = kvm_vcpu_stop,
+	.hva_map = NULL,
+	.hva_unmap = NULL,
+	.gpa_map = kvm_gpa_map,
+	.gpa_unmap = kvm_gpa_unmap,
+	.assist_io = kvm_assist_io,
+	.assist_mem = kvm_assist_mem,
+	.ctl = NULL,
+};

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * kvm_impl.h: private objects of the KVM backend (backend_kvm*.c).
+ */
+#ifndef KVM_IMPL_H
+#define KVM_IMPL_H
+
+#include <linux/kvm.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "nvmm_impl.h"
+
+/* What KVM still has to finish for the last exit at its next KVM_RUN. */
+enum kvm_pending {
+	KVM_PENDING_NONE,
+	KVM_PENDING_IO,		/* IN/OUT: the library view is predicted */
+	KVM_PENDING_IO_STRING,	/* INS/OUTS: completed inside the assist */
+	KVM_PENDING_MMIO,	/* MMIO read/write fragment */
+	KVM_PENDING_MSR,	/* RDMSR/WRMSR: completed at the next run */
+};
+
+struct kvm_cpu {
+	int fd;
+	struct kvm_run *run;
+	size_t run_size;
+	bool has_run;			/* KVM_RUN was called once */
+	volatile pid_t tid;		/* thread inside KVM_RUN, or 0 */
+
+	/* Storage behind nvmm_vcpu::state/event/exit. */
+	struct nvmm_x64_state state;
+	struct nvmm_x86_event event;
+	struct nvmm_x86_exit exit;
+	uint64_t cached;
+	uint64_t commit;
+	bool event_commit;
+
+	enum kvm_pending pending;
+	bool deferred_exit;		/* run->exit_reason not yet reported */
+	bool int_window;		/* NVMM int_window_exiting */
+	bool nmi_window;		/* NVMM nmi_window_exiting */
+	uint64_t xcr0;			/* last XCR0 loaded into KVM */
+
+	struct nvmm_vcpu_conf_cpuid cpuid_conf[LIB_CPUID_MAXOPS];
+	unsigned ncpuid_conf;
+};
+
+struct kvm_machine {
+	int fd;
+	uint8_t *slots;			/* slot id -> in use */
+	unsigned nslots;
+};
+
+/* backend_kvm_state.c */
+void kvm_state_reset(struct nvmm_x64_state *st);
+int kvm_state_fetch(struct kvm_cpu *c, uint64_t flags);
+int kvm_state_commit(struct kvm_cpu *c);
+void kvm_gprs_from_run(struct kvm_cpu *c);
+int kvm_snapshot_init(struct kvm_cpu *c);
+
+/* backend_kvm_cpuid.c */
+int kvm_cpuid_init(int kvm_fd);
+int kvm_cpuid_apply(struct kvm_cpu *c, nvmm_cpuid_t cpuid);
+int kvm_cpuid_configure(struct kvm_cpu *c, const struct nvmm_vcpu_conf_cpuid *cf);
+int kvm_msr_filter_install(int vm_fd);
+uint64_t kvm_cpuid_xcr0_mask(void);
+
+#endif /* KVM_IMPL_H */
