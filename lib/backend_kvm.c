@@ -61,6 +61,16 @@ kick_install(void)
 		kick_signal = sig;
 }
 
+static pid_t
+current_tid(void)
+{
+	static __thread pid_t tid;
+
+	if (tid == 0)
+		tid = (pid_t)syscall(SYS_gettid);
+	return tid;
+}
+
 static int
 check_ext(int cap)
 {
@@ -442,14 +452,96 @@ fill_exitstate(struct kvm_cpu *c)
 	ex->exitstate.rsvd = 0;
 }
 
+static bool
+is_io_opcode(const struct x86_insn *insn)
+{
+	return !insn->twobyte &&
+	    ((insn->opcode >= 0xE4 && insn->opcode <= 0xE7) ||
+	    (insn->opcode >= 0xEC && insn->opcode <= 0xEF) ||
+	    (insn->opcode >= 0x6C && insn->opcode <= 0x6F));
+}
+
+/* Host address of the instruction's bytes if they sit in one RAM page. */
+static const uint8_t *
+insn_hva(struct lib_machine *lm, const struct kvm_run *run, uint64_t lin,
+    size_t len)
+{
+	struct gmem_ctx g = { lm };
+	struct x86_guest_mem mem = { &g, gmem_ptr };
+	struct x86_paging pg;
+	uint64_t gpa;
+	uintptr_t hva;
+	size_t avail;
+
+	if ((lin & 4095) + len > 4096)
+		return NULL;
+	paging_from_run(run, &pg);
+	if (x86_walk(&pg, &mem, lin, X86_PF_I, 0, &gpa, NULL, NULL) == -1 ||
+	    lib_gpa_lookup(lm, gpa, &hva, &avail, NULL) == -1 || avail < len)
+		return NULL;
+	return (const uint8_t *)hva;
+}
+
+/*
+ * Decode the IO instruction at CS:RIP for the exit's rep/str/seg/address
+ * size/npc. A guest's IO loop re-executes the same instruction: the last
+ * decode is reused while the paging state, the memory map and the bytes
+ * themselves are unchanged.
+ */
+static bool
+decode_io(struct lib_machine *lm, struct kvm_cpu *c)
+{
+	const struct kvm_run *run = c->run;
+	const struct kvm_sregs *sr = &run->s.regs.sregs;
+	struct kvm_io_cache *ic = &c->io_cache;
+	enum x86_code_size cs = code_size(run);
+	uint64_t lin = sr->cs.base + run->s.regs.regs.rip;
+	uint64_t gen = __atomic_load_n(&lm->map_gen, __ATOMIC_ACQUIRE);
+	struct x86_insn insn;
+	uint8_t bytes[15];
+	size_t n;
+
+	if (cs != X86_CODE64)
+		lin &= 0xFFFFFFFFULL;
+	if (ic->valid && ic->lin == lin && ic->mode == (int)cs &&
+	    ic->map_gen == gen && ic->cr0 == sr->cr0 && ic->cr3 == sr->cr3 &&
+	    ic->cr4 == sr->cr4 && ic->efer == sr->efer &&
+	    memcmp(ic->hva, ic->bytes, ic->len) == 0)
+		return true;
+	ic->valid = false;
+	n = fetch_insn(lm, run, bytes);
+	if (x86_decode(bytes, n, cs, &insn) == -1 || !is_io_opcode(&insn))
+		return false;
+	ic->lin = lin;
+	ic->mode = (int)cs;
+	ic->map_gen = gen;
+	ic->cr0 = sr->cr0;
+	ic->cr3 = sr->cr3;
+	ic->cr4 = sr->cr4;
+	ic->efer = sr->efer;
+	ic->len = insn.len;
+	memcpy(ic->bytes, bytes, insn.len);
+	ic->str = insn.opcode <= 0x6F;
+	ic->rep = ic->str && (insn.rep || insn.repne);
+	ic->seg = insn.seg;
+	ic->adsize = insn.adsize;
+	ic->hva = insn_hva(lm, run, lin, insn.len);
+	ic->valid = ic->hva != NULL;
+	if (!ic->valid) {
+		/* Not cacheable (crosses a page): use it once. */
+		ic->valid = false;
+		c->io_cache_once = *ic;
+		return true;
+	}
+	return true;
+}
+
 static void
 exit_io(struct lib_machine *lm, struct kvm_cpu *c)
 {
 	struct kvm_run *run = c->run;
 	struct nvmm_x86_exit_io *io = &c->exit.u.io;
-	struct x86_insn insn;
-	uint8_t bytes[15];
-	size_t n;
+	const struct kvm_io_cache *ic = &c->io_cache;
 	bool in = run->io.direction == KVM_EXIT_IO_IN;
 	enum x86_code_size cs = code_size(run);
 
@@ -457,27 +549,25 @@ exit_io(struct lib_machine *lm, struct kvm_cpu *c)
 	io->in = in;
 	io->port = run->io.port;
 	io->operand_size = run->io.size;
-	io->seg = -1;
-	io->rep = false;
-	io->str = false;
-	io->address_size = cs == X86_CODE64 ? 8 : (uint8_t)cs;
-	io->npc = run->s.regs.regs.rip;
-
-	n = fetch_insn(lm, run, bytes);
-	if (x86_decode(bytes, n, cs, &insn) == 0 && !insn.twobyte &&
-	    ((insn.opcode >= 0xE4 && insn.opcode <= 0xE7) ||
-	    (insn.opcode >= 0xEC && insn.opcode <= 0xEF) ||
-	    (insn.opcode >= 0x6C && insn.opcode <= 0x6F))) {
-		io->str = insn.opcode <= 0x6F;
-		io->rep = io->str && (insn.rep || insn.repne);
-		io->seg = insn.seg;
-		io->address_size = insn.adsize;
-		io->npc = run->s.regs.regs.rip + insn.len;
+	if (decode_io(lm, c)) {
+		if (!ic->valid)
+			ic = &c->io_cache_once;
+		io->str = ic->str;
+		io->rep = ic->rep;
+		io->seg = ic->seg;
+		io->address_size = ic->adsize;
+		io->npc = run->s.regs.regs.rip + ic->len;
+	} else {
+		/*
+		 * RIP is already past the instruction (some KVM flavours
+		 * advance it before an OUT exit): npc = RIP.
+		 */
+		io->str = false;
+		io->rep = false;
+		io->seg = -1;
+		io->address_size = cs == X86_CODE64 ? 8 : (uint8_t)cs;
+		io->npc = run->s.regs.regs.rip;
 	}
-	/*
-	 * Otherwise RIP is already past the instruction (some KVM flavours
-	 * advance it before an OUT exit): npc = RIP, nothing to decode.
-	 */
 	if (in) {
 		/* An IN nobody answers reads all-ones, like an empty bus. */
 		memset((uint8_t *)run + run->io.data_offset, 0xFF,
@@ -729,7 +819,7 @@ kvm_vcpu_run(struct lib_machine *lm, struct lib_vcpu *lv)
 		return -1;
 
 	run->request_interrupt_window = c->int_window;
-	c->tid = (pid_t)syscall(SYS_gettid);
+	c->tid = current_tid();
 	r = ioctl(c->fd, KVM_RUN, 0);
 	c->tid = 0;
 	c->has_run = true;

@@ -21,6 +21,21 @@ enum kvm_pending {
 	KVM_PENDING_MSR,	/* RDMSR/WRMSR: completed at the next run */
 };
 
+/* The last IO instruction decoded, reused while its bytes are unchanged. */
+struct kvm_io_cache {
+	bool valid;
+	uint64_t lin;			/* linear address of the instruction */
+	uint64_t cr0, cr3, cr4, efer;
+	uint64_t map_gen;
+	int mode;			/* enum x86_code_size */
+	const uint8_t *hva;		/* the bytes in guest RAM */
+	uint8_t bytes[15];
+	uint8_t len;
+	bool str, rep;
+	int8_t seg;
+	uint8_t adsize;
+};
+
 struct kvm_cpu {
 	int fd;
 	struct kvm_run *run;
@@ -41,6 +56,8 @@ struct kvm_cpu {
 	bool int_window;		/* NVMM int_window_exiting */
 	bool nmi_window;		/* NVMM nmi_window_exiting */
 	uint64_t xcr0;			/* last XCR0 loaded into KVM */
+	struct kvm_io_cache io_cache;
+	struct kvm_io_cache io_cache_once;	/* an uncacheable decode */
 
 	struct nvmm_vcpu_conf_cpuid cpuid_conf[LIB_CPUID_MAXOPS];
 	unsigned ncpuid_conf;

@@ -588,6 +588,7 @@ area_add(struct lib_machine *lm, const struct lib_gpa_area *a)
 	if (lib.be->gpa_map(lm, &n[lm->ngpas]) == -1)
 		return -1;
 	lm->ngpas++;
+	__atomic_add_fetch(&lm->map_gen, 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -688,6 +689,7 @@ nvmm_gpa_unmap(struct nvmm_machine *mach, uintptr_t hva, gpaddr_t gpa,
 		}
 		lib.be->gpa_unmap(lm, &lm->gpas[i]);
 		lm->gpas[i] = lm->gpas[--lm->ngpas];
+		__atomic_add_fetch(&lm->map_gen, 1, __ATOMIC_RELEASE);
 		left = a;
 		left.size = gpa > a.gpa ? gpa - a.gpa : 0;
 		right = a;

@@ -64,6 +64,8 @@ struct lib_machine {
 	size_t nhvas;
 	struct lib_gpa_area *gpas;
 	size_t ngpas;
+	/* Bumped by every gpa map/unmap: invalidates cached host pointers. */
+	uint64_t map_gen;
 
 	/* Guards VCPU creation and destruction. */
 	pthread_mutex_t vcpus_lock;

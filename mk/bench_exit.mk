@@ -1,0 +1,16 @@
+# bench/exit_roundtrip: libnvmm exit round trip vs raw KVM, in one run.
+# It needs /dev/kvm: on a host without it, `make bench` runs it inside the
+# test VM (kvm_amd under QEMU TCG+SVM) and prints its figures.
+$(eval $(call prog_rule,bench/exit_roundtrip,bench/exit_roundtrip.c,))
+$(eval $(call static_prog_rule,bench/exit_roundtrip-static,bench/exit_roundtrip.c,))
+BENCH_PROGS += $(O)/bench/exit_roundtrip
+
+.PHONY: bench-vm
+bench: bench-vm
+bench-vm: $(O)/bench/exit_roundtrip-static
+	@if [ ! -w /dev/kvm ]; then \
+	  echo "== exit_roundtrip in the test VM (no /dev/kvm on this host)"; \
+	  VM_STAGE=vm-bench VM_PROG_TIMEOUT=600 sh tests/vm/run-vm.sh \
+	    "$(O)/bench/exit_roundtrip-static 5000"; \
+	  cat $(O)/tests/vm/vm-bench/results.log 2>/dev/null | grep -v '^\(PASS\|FAIL\|SKIP\): ' || true; \
+	fi
