@@ -56,6 +56,8 @@ kick_install(void)
 		return;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = kick_handler;
+	/* KVM_RUN returns EINTR anyway; other system calls just restart. */
+	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(sig, &sa, NULL) == 0)
 		kick_signal = sig;
@@ -527,12 +529,8 @@ decode_io(struct lib_machine *lm, struct kvm_cpu *c)
 	ic->adsize = insn.adsize;
 	ic->hva = insn_hva(lm, run, lin, insn.len);
 	ic->valid = ic->hva != NULL;
-	if (!ic->valid) {
-		/* Not cacheable (crosses a page): use it once. */
-		ic->valid = false;
-		c->io_cache_once = *ic;
-		return true;
-	}
+	if (!ic->valid)
+		c->io_cache_once = *ic;	/* crosses a page: use it once */
 	return true;
 }
 

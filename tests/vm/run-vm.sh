@@ -18,11 +18,15 @@
 #   VM_EXTRA_MODULES  more modules, loaded after VM_MODULES (e.g. nvmm.ko)
 #   VM_ENV            environment for every program ("NVMM_BACKEND=kvm")
 #   VM_PROG_TIMEOUT   seconds per program before SIGTERM/SIGKILL (300)
-#   VM_TIMEOUT        seconds for the whole VM (90 + programs x (timeout + 5))
+#   VM_TIMEOUT        seconds for the whole VM (90 + programs x (timeout + 5));
+#                     a watchdog also stops QEMU when the guest's result
+#                     output stays silent for VM_PROG_TIMEOUT + 30 s
 #   VM_KERNEL         kernel image (newest /boot/vmlinuz-*)
 #   VM_APPEND         extra kernel command line
-#   VM_LOGDIR         where initrd, console.log, results.log and qemu.log stay
-#                     (${O:-build}/tests/vm/$VM_STAGE)
+#   VM_LOGDIR         where initrd, console.log, results.log and qemu.log go;
+#                     default: a new ${O:-build}/tests/vm/$VM_STAGE.XXXXXX,
+#                     removed after a run without failures (so concurrent
+#                     runs never share files)
 #   VM_QEMU           QEMU binary (qemu-system-x86_64)
 #   VM_KLOG_IGNORE    extended regexp: kernel log lines the oops check ignores
 #
@@ -40,7 +44,6 @@ MODULES=${VM_MODULES-kvm-amd}
 EXTRA=${VM_EXTRA_MODULES:-}
 PTIMEOUT=${VM_PROG_TIMEOUT:-300}
 QEMU=${VM_QEMU:-qemu-system-x86_64}
-LOGDIR=${VM_LOGDIR:-${O:-build}/tests/vm/$STAGE}
 
 skip() {
 	echo "SKIP: $STAGE: $* (run .ci/run, or apt-get install $(tr '\n' ' ' < "$here/PACKAGES" | sed 's/ *$//'))"
@@ -80,7 +83,13 @@ done
 nprogs=$#
 VMTIMEOUT=${VM_TIMEOUT:-$((90 + nprogs * (PTIMEOUT + 5)))}
 
-mkdir -p "$LOGDIR"
+if [ -n "${VM_LOGDIR:-}" ]; then
+	LOGDIR=$VM_LOGDIR
+	mkdir -p "$LOGDIR"
+else
+	mkdir -p "${O:-build}/tests/vm"
+	LOGDIR=$(mktemp -d "${O:-build}/tests/vm/$STAGE.XXXXXX")
+fi
 initrd=$LOGDIR/initrd.cpio.gz
 console=$LOGDIR/console.log
 results=$LOGDIR/results.log
@@ -95,22 +104,55 @@ for m in $MODULES $EXTRA; do mods="$m $mods"; done
 for m in $mods; do set -- -m "$m" "$@"; done
 if ! msg=$(sh "$here/mkinitrd.sh" "$@" 2>&1); then
 	echo "FAIL: $STAGE: mkinitrd.sh failed: $(printf '%s' "$msg" | tr '\n' ' ')"
+	[ -n "${VM_LOGDIR:-}" ] || rm -rf "$LOGDIR"
 	exit 1
 fi
 
 now() { date +%s.%N 2>/dev/null || date +%s; }
 t0=$(now)
 qrc=0
-timeout -k 10 "$VMTIMEOUT" "$QEMU" -accel tcg -cpu "$CPU" -smp "$SMP" -m "$MEM" \
+"$QEMU" -accel tcg -cpu "$CPU" -smp "$SMP" -m "$MEM" \
 	-nographic -no-reboot -monitor none \
 	-serial "file:$console" -serial "file:$results" \
 	-kernel "$KERNEL" -initrd "$initrd" \
 	-append "console=ttyS0 quiet panic=-1 oops=panic ${VM_APPEND:-}" \
-	</dev/null >"$qlog" 2>&1 || qrc=$?
+	</dev/null >"$qlog" 2>&1 &
+qpid=$!
+# Watchdog: QEMU is stopped (by its pid) after VM_TIMEOUT seconds, when the
+# result channel stays silent for longer than a program may run (the guest
+# is stuck: a program the per-program timeout could not kill), or when the
+# guest reported completion but did not power off.
+killed=
+start=$(date +%s) size=0 changed=$start ended=0
+while kill -0 "$qpid" 2>/dev/null; do
+	sleep 0.25 2>/dev/null || sleep 1
+	t=$(date +%s)
+	n=0
+	[ ! -f "$results" ] || n=$(wc -c < "$results")
+	if [ "$n" -ne "$size" ]; then size=$n changed=$t; fi
+	if [ "$ended" -eq 0 ] && grep -q '^@@VM end' "$results" 2>/dev/null; then
+		ended=$t
+	fi
+	if [ $((t - start)) -ge "$VMTIMEOUT" ]; then
+		killed="the VM timeout ($VMTIMEOUT s)"
+	elif [ $((t - changed)) -ge $((PTIMEOUT + 30)) ]; then
+		killed="the watchdog: no result output for $((PTIMEOUT + 30)) s, the guest is stuck"
+	elif [ "$ended" -gt 0 ] && [ $((t - ended)) -ge 20 ]; then
+		killed="the watchdog: no poweroff 20 s after completion"
+	fi
+	if [ -n "$killed" ]; then
+		kill "$qpid" 2>/dev/null || true
+		sleep 3
+		kill -9 "$qpid" 2>/dev/null || true
+		break
+	fi
+done
+wait "$qpid" || qrc=$?
 t1=$(now)
 wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
 
 [ -f "$results" ] || : > "$results"
+[ -f "$console" ] || : > "$console"
 status=0
 tr -d '\r' < "$results" | awk -v stage="$STAGE" '
 function out(s) { print s; if (s ~ /^FAIL: /) nfail++ }
@@ -159,11 +201,12 @@ END {
 	exit nfail > 0
 }' || status=1
 
+if [ -n "$killed" ]; then
+	echo "FAIL: $STAGE: QEMU stopped by $killed"
+	status=1
+fi
 if [ "$status" -ne 0 ]; then
 	if ! grep -q '^@@VM end' "$results"; then
-		if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
-			echo "# QEMU killed by the VM timeout ($VMTIMEOUT s)"
-		fi
 		echo "# guest console ($console), first oops lines and the end:"
 		tr -d '\r' < "$console" |
 		    grep -m 8 -E 'Kernel panic|BUG:|Oops|WARNING: CPU|RIP:|general protection|Attempted to kill' |
@@ -173,6 +216,8 @@ if [ "$status" -ne 0 ]; then
 		grep -v '^qemu-system-x86_64: warning: TCG doesn.t support' "$qlog" | head -n 10 | sed 's/^/# qemu: /'
 	fi
 	echo "# logs: $LOGDIR"
+elif [ -z "${VM_LOGDIR:-}" ]; then
+	rm -rf "$LOGDIR"
 fi
 echo "# $STAGE: VM stage wall time ${wall} s (QEMU exit status $qrc)"
 exit "$status"

@@ -1,0 +1,12 @@
+# Benchmarks owned by the assist work. Keep this a simple list.
+# bench/assist does not link libnvmm.a: it runs the generic assists over
+# tests/assist/fake_nvmm.c (getstate/setstate/gpa_to_hva stand-ins).
+
+BENCH_ASSIST_SRCS := bench/assist.c tests/assist/fake_nvmm.c \
+	lib/x86_assist.c lib/x86_decode.c lib/x86_emul.c lib/x86_walk.c
+
+$(O)/bench/assist: $(BENCH_ASSIST_SRCS) tests/assist/fake_nvmm.h $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/assist -o $@ $(BENCH_ASSIST_SRCS) $(LDFLAGS_ALL)
+
+BENCH_PROGS += $(O)/bench/assist

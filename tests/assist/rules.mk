@@ -1,0 +1,26 @@
+# tests/assist: decoder table test, emulator differential test against the
+# host CPU, assist tests over a fake libnvmm. They compile the lib/x86_*.c
+# files they need directly (no dependency on the rest of libnvmm.a).
+
+ASSIST_DECODE := lib/x86_decode.c
+ASSIST_EMUL   := lib/x86_decode.c lib/x86_emul.c
+
+$(O)/tests/assist/decode_test: tests/assist/decode_test.c tests/assist/decode_table.h $(ASSIST_DECODE) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ tests/assist/decode_test.c $(ASSIST_DECODE) $(LDFLAGS_ALL)
+
+CHECK_PROGS += $(O)/tests/assist/decode_test
+
+$(O)/tests/assist/emul_diff: tests/assist/emul_diff.c $(ASSIST_EMUL) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ tests/assist/emul_diff.c $(ASSIST_EMUL) $(LDFLAGS_ALL)
+
+CHECK_PROGS += $(O)/tests/assist/emul_diff
+
+ASSIST_ALL := lib/x86_assist.c lib/x86_decode.c lib/x86_emul.c lib/x86_walk.c
+
+$(O)/tests/assist/assist_test: tests/assist/assist_test.c tests/assist/fake_nvmm.c tests/assist/fake_nvmm.h $(ASSIST_ALL) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/assist -o $@ tests/assist/assist_test.c tests/assist/fake_nvmm.c $(ASSIST_ALL) $(LDFLAGS_ALL)
+
+CHECK_PROGS += $(O)/tests/assist/assist_test
