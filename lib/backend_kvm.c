@@ -195,6 +195,12 @@ kvm_machine_destroy(struct lib_machine *lm)
 {
 	struct kvm_machine *km = lm->be;
 
+	for (unsigned i = 0; i < LIB_MAX_VCPUS; i++) {
+		if (km->parked[i].run != NULL) {
+			munmap(km->parked[i].run, run_mmap_size);
+			close(km->parked[i].fd);
+		}
+	}
 	close(km->fd);
 	free(km->slots);
 	free(km);
@@ -253,10 +259,26 @@ kvm_gpa_unmap(struct lib_machine *lm, struct lib_gpa_area *a)
 /* -------------------------------------------------------------------------- */
 /* VCPUs.                                                                     */
 
+/* A VCPU coming back from the parking lot: clear what KVM still holds. */
+static void
+kvm_vcpu_recycle(struct kvm_cpu *c)
+{
+	struct kvm_vcpu_events *ev = &c->run->s.regs.events;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW;
+	c->run->kvm_dirty_regs = KVM_SYNC_X86_EVENTS;
+	c->run->request_interrupt_window = 0;
+	c->run->immediate_exit = 0;
+	c->has_run = true;
+	c->xcr0 = 0;		/* unknown: reload XCR0 at the first run */
+}
+
 static int
 kvm_vcpu_create(struct lib_machine *lm, struct lib_vcpu *lv)
 {
 	struct kvm_machine *km = lm->be;
+	struct kvm_parked_vcpu *pk = &km->parked[lv->cpuid];
 	struct kvm_cpu *c;
 	int err;
 
@@ -264,25 +286,37 @@ kvm_vcpu_create(struct lib_machine *lm, struct lib_vcpu *lv)
 		errno = EINVAL;
 		return -1;
 	}
-	c = aligned_alloc(64, sizeof(*c));
+	c = aligned_alloc(64, (sizeof(*c) + 63) & ~(size_t)63);
 	if (c == NULL)
 		return -1;
 	memset(c, 0, sizeof(*c));
-	c->run = MAP_FAILED;
-	c->fd = ioctl(km->fd, KVM_CREATE_VCPU, (unsigned long)lv->cpuid);
-	if (c->fd == -1)
-		goto fail;
-	c->run = mmap(NULL, run_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-	    c->fd, 0);
-	if (c->run == MAP_FAILED)
-		goto fail;
-	c->run_size = run_mmap_size;
-	if (kvm_cpuid_apply(c, lv->cpuid) == -1)
-		goto fail;
-	if (kvm_snapshot_init(c) == -1)
-		goto fail;
-	c->run->kvm_valid_regs = KVM_SYNC_X86_VALID_FIELDS;
 	c->xcr0 = 1;
+	if (pk->run != NULL) {
+		c->fd = pk->fd;
+		c->run = pk->run;
+		c->run_size = run_mmap_size;
+		kvm_vcpu_recycle(c);
+	} else {
+		c->run = MAP_FAILED;
+		c->fd = ioctl(km->fd, KVM_CREATE_VCPU, (unsigned long)lv->cpuid);
+		if (c->fd == -1)
+			goto fail;
+		c->run = mmap(NULL, run_mmap_size, PROT_READ | PROT_WRITE,
+		    MAP_SHARED, c->fd, 0);
+		if (c->run == MAP_FAILED)
+			goto fail;
+		c->run_size = run_mmap_size;
+		if (kvm_snapshot_init(c) == -1)
+			goto fail;
+		c->run->kvm_valid_regs = KVM_SYNC_X86_VALID_FIELDS;
+	}
+	/* A recycled VCPU takes the same table again (KVM froze it). */
+	if (kvm_cpuid_apply(c, lv->cpuid) == -1) {
+		if (pk->run != NULL)
+			errno = EBUSY;
+		goto fail;
+	}
+	pk->run = NULL;
 	/* Start from NVMM's reset state, loaded at the first run. */
 	kvm_state_reset(&c->state);
 	c->cached = NVMM_X64_STATE_ALL;
@@ -298,23 +332,30 @@ kvm_vcpu_create(struct lib_machine *lm, struct lib_vcpu *lv)
 	return 0;
 fail:
 	err = errno;
-	if (c->run != MAP_FAILED)
-		munmap(c->run, run_mmap_size);
-	if (c->fd > 0)
-		close(c->fd);
+	if (pk->run == NULL) {
+		if (c->run != MAP_FAILED)
+			munmap(c->run, run_mmap_size);
+		if (c->fd > 0)
+			close(c->fd);
+	}
 	free(c);
 	errno = err;
 	return -1;
 }
 
+static int complete_now(struct lib_vcpu *lv);
+
 static void
 kvm_vcpu_destroy(struct lib_machine *lm, struct lib_vcpu *lv)
 {
+	struct kvm_machine *km = lm->be;
 	struct kvm_cpu *c = lv->be;
 
-	(void)lm;
-	munmap(c->run, c->run_size);
-	close(c->fd);
+	/* Nothing of this VCPU's last exit may leak into a later one. */
+	if (c->pending != KVM_PENDING_NONE)
+		(void)complete_now(lv);
+	km->parked[lv->cpuid].fd = c->fd;
+	km->parked[lv->cpuid].run = c->run;
 	free(c);
 }
 
@@ -731,6 +772,8 @@ inject_event(struct kvm_cpu *c)
 	if (e->type == NVMM_VCPU_EVENT_INTR && e->vector == 2) {
 		ev->nmi.pending = 1;
 		ev->flags |= KVM_VCPUEVENT_VALID_NMI_PENDING;
+		/* As NVMM: an injected NMI arms the NMI window. */
+		c->nmi_window = true;
 	} else if (e->type == NVMM_VCPU_EVENT_INTR) {
 		ev->interrupt.injected = 1;
 		ev->interrupt.nr = e->vector;
@@ -872,6 +915,40 @@ predict_io(struct kvm_cpu *c)
 	g[NVMM_X64_GPR_RIP] = io->npc;
 }
 
+/*
+ * KVM leaves a REP string instruction whose count reached 0 with RIP still
+ * on it (the guest's re-execution would just step over it). NVMM's assists
+ * advance RIP when the count hits 0: do that step here.
+ */
+static void
+finish_rep(struct lib_machine *lm, struct kvm_cpu *c, uint64_t rip0)
+{
+	const struct kvm_run *run = c->run;
+	struct x86_insn insn;
+	uint8_t bytes[15];
+	uint64_t amask, rcx;
+	size_t n;
+
+	if (c->commit & NVMM_X64_STATE_GPRS)
+		return;		/* the user's values win anyway */
+	kvm_gprs_from_run(c);
+	if (c->state.gprs[NVMM_X64_GPR_RIP] != rip0)
+		return;
+	n = fetch_insn(lm, run, bytes);
+	if (x86_decode(bytes, n, code_size(run), &insn) == -1 ||
+	    !(insn.rep || insn.repne) || insn.twobyte ||
+	    !((insn.opcode >= 0x6C && insn.opcode <= 0x6F) ||
+	    (insn.opcode >= 0xA4 && insn.opcode <= 0xA7) ||
+	    (insn.opcode >= 0xAA && insn.opcode <= 0xAF)))
+		return;
+	amask = insn.adsize == 8 ? ~0ULL : (1ULL << (insn.adsize * 8)) - 1;
+	rcx = c->state.gprs[NVMM_X64_GPR_RCX];
+	if ((rcx & amask) != 0)
+		return;
+	c->state.gprs[NVMM_X64_GPR_RIP] = rip0 + insn.len;
+	c->commit |= NVMM_X64_STATE_GPRS;
+}
+
 static int
 kvm_assist_io(struct lib_machine *lm, struct lib_vcpu *lv)
 {
@@ -886,6 +963,8 @@ kvm_assist_io(struct lib_machine *lm, struct lib_vcpu *lv)
 		errno = EINVAL;
 		return -1;
 	}
+	uint64_t rip0 = run->s.regs.regs.rip;
+
 	io.mach = lm->user;
 	io.vcpu = lv->user;
 	for (;;) {
@@ -907,8 +986,10 @@ kvm_assist_io(struct lib_machine *lm, struct lib_vcpu *lv)
 		if (r == -1)
 			return -1;
 		c->cached &= c->commit;
-		if (r == 0)
+		if (r == 0) {
+			finish_rep(lm, c, rip0);
 			return 0;
+		}
 		if (run->exit_reason != KVM_EXIT_IO || ++rounds >= ASSIST_MAX_ROUNDS) {
 			c->deferred_exit = true;
 			return 0;
@@ -947,7 +1028,7 @@ kvm_assist_mem(struct lib_machine *lm, struct lib_vcpu *lv)
 			return -1;
 		c->cached &= c->commit;
 		if (r == 0)
-			return 0;
+			return 0;	/* a finished REP string may still sit at RIP */
 		if (run->exit_reason != KVM_EXIT_MMIO || ++rounds >= ASSIST_MAX_ROUNDS) {
 			c->deferred_exit = true;
 			return 0;

@@ -53,7 +53,11 @@ union msr_list {
 
 /* -------------------------------------------------------------------------- */
 
-/* The architectural reset state, with NetBSD NVMM's exact values. */
+/*
+ * The reset state, with NetBSD NVMM's values, except the x87 tag: NetBSD
+ * writes 0x55 into the abridged tag byte (its full-format 0x5555 split in
+ * two); here all registers are empty, as KVM and nvmm.ko have it.
+ */
 void
 kvm_state_reset(struct nvmm_x64_state *st)
 {
@@ -86,8 +90,7 @@ kvm_state_reset(struct nvmm_x64_state *st)
 	st->drs[NVMM_X64_DR_DR7] = 0x400;
 	st->msrs[NVMM_X64_MSR_PAT] = 0x0007040600070406ULL;
 	st->fpu.fx_cw = 0x0040;
-	st->fpu.fx_tw = 0x55;
-	st->fpu.fx_zero = 0x55;
+	st->fpu.fx_tw = 0;	/* abridged tag word: every register empty */
 	st->fpu.fx_mxcsr = 0x1F80;
 }
 

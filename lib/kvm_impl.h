@@ -63,10 +63,20 @@ struct kvm_cpu {
 	unsigned ncpuid_conf;
 };
 
+/*
+ * KVM cannot destroy a VCPU before its VM: a destroyed VCPU's fd and
+ * kvm_run are parked here and reused, reset, if the id is created again.
+ */
+struct kvm_parked_vcpu {
+	int fd;
+	struct kvm_run *run;		/* NULL: nothing parked */
+};
+
 struct kvm_machine {
 	int fd;
 	uint8_t *slots;			/* slot id -> in use */
 	unsigned nslots;
+	struct kvm_parked_vcpu parked[LIB_MAX_VCPUS];
 };
 
 /* backend_kvm_state.c */

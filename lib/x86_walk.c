@@ -199,9 +199,14 @@ walk64(struct walk *w, uint64_t gva)
 		leaf = lvl == 1 || ((lvl == 2 || (lvl == 3 && !pae)) &&
 		    (e & PTE_PS));
 		if (pdpte) {
-			/* No R/W, U/S, A or NX in a PAE PDPTE. */
+			/*
+			 * No R/W, U/S, A or NX in a PAE PDPTE. Bit 5 (A) is
+			 * tolerated: KVM's own walker sets it in guest memory,
+			 * and the CPU checked the PDPTEs it uses when it loaded
+			 * them with CR3, which this walker cannot see.
+			 */
 			w->ent[w->nent - 1].has_a = false;
-			rsvd = high | PTE_NX | bits(1, 2) | bits(5, 8);
+			rsvd = high | PTE_NX | bits(1, 2) | bits(6, 8);
 		} else if (lvl >= 4) {
 			rsvd = high | nx | PTE_PS;
 		} else if (leaf && lvl > 1) {

@@ -538,8 +538,12 @@ test_pae(void)
 	setup_pae(&pg, 0x2000 | P | W, 0x3000 | P | W | U,
 	    0x456000 | P | W | U);
 	walk_fault(&pg, GPAE, 0, 0, PF_R | PF_P);
-	set64(0x1020 + 3 * 8, 0x2000 | P | A);
+	set64(0x1020 + 3 * 8, 0x2000 | P | (1ULL << 7));
 	walk_fault(&pg, GPAE, 0, 0, PF_R | PF_P);
+	/* A set in memory (KVM does it) is tolerated, and left alone. */
+	set64(0x1020 + 3 * 8, 0x2000 | P | A);
+	walk_ok(&pg, GPAE, 0, CHECK | SETAD, 0x456abc, PR | PW | PX | PU);
+	eq("pdpte", 0x2000 | P | A, get64(0x1038));
 	end("pae_pdpte_rsvd_bits");
 
 	begin();

@@ -5,11 +5,13 @@
 # test VM four times (about 40 s) with programs that fail in every way the
 # harness must notice, and checks run-vm.sh's verdict and lines. Not part of
 # `make check` (slow); run it with `make check-vm-harness` after changing
-# tests/vm/. Needs $(O)/tests/vm/vm-selftest (built by that target).
+# tests/vm/. Needs $(O)/tests/vm/vm-selftest and vm-selftest-dyn (its
+# dynamically linked build), both built by that target.
 set -eu
 cd "$(dirname "$0")/../.."
 O=${O:-build}
 st=$O/tests/vm/vm-selftest
+dyn=$O/tests/vm/vm-selftest-dyn
 S=vm-harness
 fails=0
 out=$(mktemp)
@@ -20,6 +22,7 @@ if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
 	exit 0
 fi
 [ -x "$st" ] || { echo "FAIL: $S: $st not built"; exit 1; }
+[ -x "$dyn" ] || { echo "FAIL: $S: $dyn not built"; exit 1; }
 
 # run NAME EXPECTED-RC [VAR=VAL]... -- PROGSPEC...: run-vm.sh into $out
 run() {
@@ -48,16 +51,18 @@ expect() {
 	fi
 }
 
-# 1. one boot, every kind of program failure; the last program still runs
+# 1. one boot, every kind of program failure; the last programs still run,
+# a dynamically linked one among them (its libraries in the initramfs)
 if run failures 1 VM_PROG_TIMEOUT=5 -- \
     "$st --fail" "$st --exit 3" "$st --crash" "$st --hang" \
-    "$st --kmsg WARNING:_CPU:_0_PID:_1_at_harness-selftest" "$st"; then
+    "$st --kmsg WARNING:_CPU:_0_PID:_1_at_harness-selftest" "$st" "$dyn"; then
 	expect fail-line "^FAIL: $S/harness-fail: deliberate failure$"
 	expect exit-status "^FAIL: $S/vm-selftest-2: exited with status 3$"
 	expect crash "^FAIL: $S/vm-selftest-3: exited with status 139$"
 	expect hang "^FAIL: $S/vm-selftest-4: killed by the per-program timeout \\(5 s\\)$"
 	expect kernel-log "^FAIL: $S/kernel-log: after vm-selftest-5: .*WARNING: CPU: 0 PID: 1 at harness-selftest"
 	expect continues "^PASS: $S/kvm-smoke$"
+	expect dynamic "^# vm-selftest-dyn: exit status 0 after"
 	expect completion "^# guest: done"
 fi
 

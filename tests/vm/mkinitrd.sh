@@ -19,8 +19,12 @@
 #   VM_KLOG_IGNORE (environment) an extended regexp of kernel log lines not
 #               to count as failures in the oops check
 #   PROGSPEC    "[VAR=VAL]... PATH [ARG]..." split on blanks (no quoting).
-#               PATH is a static executable (or a #!/bin/sh script); each
-#               spec runs once, in order, with stdin /dev/null.
+#               PATH is an executable, static or dynamically linked, or a
+#               #!/bin/sh script; each spec runs once, in order, with stdin
+#               /dev/null. A dynamic program's shared libraries (what `ldd`
+#               lists, the program interpreter included) are copied to the
+#               same paths in the initramfs (e.g. ASan+UBSan programs bring
+#               libasan, libubsan, libstdc++, libc and ld-linux-x86-64.so.2).
 #
 # The guest's /init writes everything for the host to the second serial port
 # (/dev/ttyS1; run-vm.sh gives QEMU "-serial file:"), never mixed with kernel
@@ -38,7 +42,7 @@
 set -eu
 
 usage() {
-	sed -n '4,23p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '4,27p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -140,6 +144,55 @@ for m in $MODS; do
 done
 IFS=$old_ifs
 
+# --- shared libraries of dynamic programs --------------------------------
+# copy_libs PROG: copy the shared objects PROG loads (ldd's list: the program
+# interpreter and every library, resolved on this host) into the initramfs at
+# the same paths, each file once. Nothing for a static program or a script.
+# The guest has no ld.so.cache: /init puts the directories of the copied
+# libraries in LD_LIBRARY_PATH (libdirs), so a library found through this
+# host's cache in a non-default directory is found there too.
+libdirs=
+copy_libs() {
+	cl_interp=
+	if command -v readelf >/dev/null 2>&1; then
+		cl_interp=$(readelf -l "$1" 2>/dev/null |
+		    sed -n 's/.*\[Requesting program interpreter: \(.*\)\]$/\1/p')
+		[ -n "$cl_interp" ] || return 0
+	else
+		# no readelf: ask ldd, which says "not a dynamic executable"
+		# for a static program or a script
+		ldd "$1" >/dev/null 2>&1 || return 0
+	fi
+	command -v ldd >/dev/null 2>&1 || die "$1 is dynamically linked and ldd is missing (libc-bin)"
+	cl_out=$(ldd "$1" 2>&1) || die "ldd $1 failed: $(printf '%s' "$cl_out" | tr '\n' ' ')"
+	# "name => /path (addr)", "/lib64/ld-linux-x86-64.so.2 (addr)",
+	# "name => not found"; linux-vdso.so.1 is the kernel's
+	cl_missing=$(printf '%s\n' "$cl_out" | awk '$2 == "=>" && $3 == "not" { printf " %s", $1 }')
+	[ -z "$cl_missing" ] || die "$1: shared libraries not found:$cl_missing"
+	cl_libs=$(printf '%s\n' "$cl_out" | awk '
+	    $2 == "=>" && $3 ~ /^\// { print $3; next }
+	    $1 ~ /^\// { print $1 }')
+	# glibc loads libgcc_s.so.1 with dlopen (thread cancellation and
+	# pthread_exit unwinding): take it from libc's directory as well
+	cl_libc=$(printf '%s\n' "$cl_libs" | grep '/libc\.so\.6$' | head -n 1) || true
+	if [ -n "$cl_libc" ] && [ -f "${cl_libc%/*}/libgcc_s.so.1" ]; then
+		cl_libs="$cl_libs
+${cl_libc%/*}/libgcc_s.so.1"
+	fi
+	for cl_l in $cl_interp $cl_libs; do
+		[ ! -e "$d$cl_l" ] || continue
+		[ -f "$cl_l" ] || die "$1: shared library $cl_l not readable"
+		mkdir -p "$d${cl_l%/*}"
+		cp -L "$cl_l" "$d$cl_l" || die "cannot copy $cl_l"
+		chmod 755 "$d$cl_l"
+		[ "$cl_l" != "$cl_interp" ] || continue
+		case ":$libdirs:" in
+		*":${cl_l%/*}:"*) ;;
+		*) libdirs=${libdirs:+$libdirs:}${cl_l%/*} ;;
+		esac
+	done
+}
+
 # --- programs ----------------------------------------------------------
 proglines=
 labels=" "
@@ -159,10 +212,7 @@ for spec in "$@"; do
 	done
 	[ -n "$path" ] || die "empty program spec"
 	[ -f "$path" ] || die "program $path not found"
-	if command -v readelf >/dev/null 2>&1 &&
-	    readelf -l "$path" 2>/dev/null | grep -q 'program interpreter'; then
-		die "$path is dynamically linked; the guest has no libc (link with -static)"
-	fi
+	copy_libs "$path"
 	real=$(realpath "$path")
 	gpath=$(printf '%s\n' "$srcmap" | awk -F'\t' -v r="$real" '$1 == r { print $2; exit }')
 	if [ -z "$gpath" ]; then
@@ -252,6 +302,7 @@ run_prog() {
 r "begin kernel $(uname -r), $(nproc) cpus, $(grep -m 1 -o -w -E 'svm|vmx' /proc/cpuinfo || echo no-svm/vmx), up $(up)s"
 EOS
 	printf 'PTIMEOUT=%s\n' "$(q "$PTIMEOUT")"
+	[ -z "$libdirs" ] || printf 'export LD_LIBRARY_PATH=%s\n' "$(q "$libdirs")"
 	printf 'GENV=%s\n' "$(q "${ENVS# }")"
 	printf '%s' "$modlines"
 	printf 'klog_check boot+insmod\n'

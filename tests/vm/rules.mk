@@ -2,17 +2,35 @@
 # tests/vm: the emulated-machine harness (QEMU TCG + AMD SVM, guest kvm_amd
 # or our nvmm.ko). See tests/vm/run-vm.sh.
 #
-# Static test programs for the VM: other fragments add a program with
+# Programs for the VM: other fragments add a program with
 #   $(eval $(call static_prog_rule,tests/foo/foo-static,tests/foo/foo.c ...,EXTRA-CFLAGS))
 #   VM_TEST_PROGS += $(O)/tests/foo/foo-static
 # and `make check-vm` (and `make check`, through tests/vm/check-vm.sh) runs
 # every program of VM_TEST_PROGS inside one boot of the test VM, with
 # NVMM_BACKEND=kvm in its environment, as stage vm-kvm_amd.
 
-# The static programs are never built with the sanitizers (ASan and UBSan's
-# runtime do not link -static); with SAN=1 they get their own copy of the
-# library, built without them.
+# static_prog_rule (the name is historical): a program for the test VM,
+# $(O)/$(1) from the .c/.S files $(2), extra compiler flags $(3), linked
+# against the build's libnvmm.a.
+# - SAN=0: linked -static (the guest has no libc of its own).
+# - SAN=1: ASan+UBSan cannot link -static: a dynamically linked program with
+#   the sanitizers, against the sanitized $(LIB_A) of this build, so the KVM
+#   backend runs under them in the guest; mkinitrd.sh copies its shared
+#   libraries (libasan, libubsan, libc, ld.so...) into the initramfs, and
+#   run-vm.sh gives every guest program ASAN_OPTIONS and UBSAN_OPTIONS that
+#   turn any report into a non-zero exit status (see VM_SAN_ENV there).
 VM_CFLAGS = $(CSTD) $(OPT) $(WARN) -Iinclude -Ilib $(CFLAGS)
+ifeq ($(SAN),1)
+VM_PROG_CFLAGS = $(VM_CFLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+VM_PROG_LDFLAGS = $(LDFLAGS) -fsanitize=address,undefined
+else
+VM_PROG_CFLAGS = $(VM_CFLAGS)
+VM_PROG_LDFLAGS = -static $(LDFLAGS)
+endif
+
+# VM_LIB_A: a libnvmm.a that links -static in both modes (with SAN=1 a copy
+# built without the sanitizers). static_prog_rule no longer uses it; it stays
+# for fragments that still write their own -static recipe with VM_CFLAGS.
 ifeq ($(SAN),1)
 VM_LIB_A := $(O)/vm/libnvmm.a
 VM_LIB_OBJS := $(patsubst lib/%.c,$(O)/vm/lib/%.o,$(LIB_SRCS))
@@ -27,12 +45,10 @@ else
 VM_LIB_A := $(LIB_A)
 endif
 
-# Like prog_rule, linked -static against libnvmm.a: $(O)/$(1) from the
-# .c/.S files $(2), extra compiler flags $(3).
 define static_prog_rule
-$(O)/$(1): $(2) $(VM_LIB_A) $(HDRS)
+$(O)/$(1): $(2) $(LIB_A) $(HDRS)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(VM_CFLAGS) $(3) -static -o $$@ $(2) $(VM_LIB_A) $$(LDFLAGS) -lpthread
+	$$(CC) $$(VM_PROG_CFLAGS) $(3) -o $$@ $(2) $(LIB_A) $$(VM_PROG_LDFLAGS) -lpthread
 endef
 
 # The harness self-test talks raw KVM and needs no libnvmm, so the harness
@@ -42,6 +58,13 @@ $(O)/tests/vm/vm-selftest: tests/vm/vm-selftest.c
 	$(CC) $(VM_CFLAGS) -static -o $@ $< $(LDFLAGS) -lpthread
 
 VM_TEST_PROGS += $(O)/tests/vm/vm-selftest
+
+# The same, dynamically linked, for check-vm-harness: proves that
+# mkinitrd.sh brings a dynamic program's shared libraries along (what every
+# VM program is with SAN=1).
+$(O)/tests/vm/vm-selftest-dyn: tests/vm/vm-selftest.c
+	@mkdir -p $(dir $@)
+	$(CC) $(VM_CFLAGS) -o $@ $< $(LDFLAGS) -lpthread
 export VM_TEST_PROGS
 
 CHECK_SCRIPTS += tests/vm/check-vm.sh
@@ -59,6 +82,6 @@ check-vm:
 
 # Proves that the harness detects failures (several VM boots, ~40 s; not
 # part of `make check`).
-check-vm-harness: $(O)/tests/vm/vm-selftest
+check-vm-harness: $(O)/tests/vm/vm-selftest $(O)/tests/vm/vm-selftest-dyn
 	@O=$(O) sh tests/run.sh -- tests/vm/harness-selftest.sh
 .PHONY: check-vm-harness

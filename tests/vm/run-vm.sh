@@ -17,6 +17,13 @@
 #                     (kvm-amd; set it empty to load nothing)
 #   VM_EXTRA_MODULES  more modules, loaded after VM_MODULES (e.g. nvmm.ko)
 #   VM_ENV            environment for every program ("NVMM_BACKEND=kvm")
+#   VM_SAN_ENV        sanitizer options for every program, before VM_ENV (so
+#                     VM_ENV overrides them); programs built without the
+#                     sanitizers ignore them. Default: any ASan, LSan or UBSan
+#                     report ends the program (non-zero exit status, FAIL),
+#                     without color escapes (its stderr is a serial tty):
+#                     "ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:color=never
+#                     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:color=never"
 #   VM_PROG_TIMEOUT   seconds per program before SIGTERM/SIGKILL (300)
 #   VM_TIMEOUT        seconds for the whole VM (90 + programs x (timeout + 5));
 #                     a watchdog also stops QEMU when the guest's result
@@ -97,7 +104,11 @@ qlog=$LOGDIR/qemu.log
 rm -f "$console" "$results" "$qlog"
 
 set -- -k "$KVER" -t "$PTIMEOUT" "$initrd" "$@"
-for e in ${VM_ENV:-}; do set -- -e "$e" "$@"; done
+SANENV=${VM_SAN_ENV-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:color=never UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:color=never}
+# the environment keeps its order (a later word wins): prepend in reverse
+envs=
+for e in $SANENV ${VM_ENV:-}; do envs="$e $envs"; done
+for e in $envs; do set -- -e "$e" "$@"; done
 # modules must keep their order: prepend in reverse
 mods=
 for m in $MODULES $EXTRA; do mods="$m $mods"; done

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: BSD-2-Clause OR GPL-2.0 */
+/*
+ * nvmm_kern.h: the objects of nvmm.ko, shared by its files.
+ *
+ * Locking, outermost first:
+ *   nvmm_machines_lock (mutex)  the machine table: create, destroy, lookup
+ *   machine->lock (rwsem)       read: every operation on the machine or one
+ *                               of its VCPUs; write: VCPU create/destroy,
+ *                               machine destroy
+ *   vcpu->lock (mutex)          one operation at a time on a VCPU
+ *   machine->mmu_lock (spin)    segment tables, nested page table, notifier
+ *                               sequence
+ */
+#ifndef NVMM_KERN_H
+#define NVMM_KERN_H
+
+#include <linux/mm.h>
+#include <linux/mmu_notifier.h>
+#include <linux/mutex.h>
+#include <linux/rwsem.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+
+#include "nvmm.h"
+#include "nvmm_ioctl.h"
+
+#define NVMM_MAX_GSEGS		1024	/* gpa mappings per machine */
+#define NVMM_MAX_HSEGS		1024	/* hva mappings per machine */
+#define NVMM_VCPUS_LIMIT	256	/* the comm page offset has 8 bits */
+#define NVMM_MACHINES_LIMIT	256
+
+extern unsigned int nvmm_max_machines;
+extern unsigned int nvmm_max_vcpus;
+extern unsigned long nvmm_max_ram;
+
+/* One per open file of /dev/nvmm. */
+struct nvmm_owner {
+	pid_t pid;
+};
+
+struct nvmm_gseg {
+	u64 gpa;
+	u64 hva;
+	u64 size;
+	u32 prot;
+};
+
+struct nvmm_hseg {
+	u64 hva;
+	u64 size;
+};
+
+struct nvmm_kmachine;
+
+struct nvmm_cpu {
+	struct mutex lock;
+	struct nvmm_kmachine *mach;
+	u32 cpuid;
+	struct page *comm_page;
+	struct nvmm_comm_page *comm;
+
+	/* SVM */
+	void *vmcb;			/* struct vmcb */
+	u64 vmcb_pa;
+	u64 gprs[16];			/* NVMM_X64_GPR_* order; RAX, RSP in VMCB */
+	u32 asid;
+	int last_hcpu;			/* host CPU of the last VMRUN, -1 */
+	bool tlb_flush;			/* flush the guest's TLB at next entry */
+	u64 tlb_gen;			/* machine generation last seen */
+	u64 xcr0;
+	u64 drs[4];			/* DR0-DR3 */
+	u64 tsc_offset_pending;		/* valid when tsc_pending */
+	bool tsc_pending;
+	bool int_window;
+	bool nmi_window;
+	bool reinject;			/* exit_int_info to inject again */
+	u64 reinject_info;		/* EVENTINJ format incl. error code */
+	struct nvmm_x64_state_fpu gfpu;	/* guest x87/SSE, FXSAVE format */
+
+	/* NVMM_VCPU_CONF_CPUID table */
+	struct nvmm_vcpu_conf_cpuid cpuidconf[32];
+};
+
+struct nvmm_kmachine {
+	struct rw_semaphore lock;
+	bool present;
+	u32 machid;
+	struct nvmm_owner *owner;
+	pid_t pid;
+	time64_t ctime;
+
+	struct nvmm_cpu **vcpus;	/* nvmm_max_vcpus entries */
+	unsigned int nvcpus;
+
+	/* Memory (nvmm_mem.c) */
+	struct mm_struct *mm;		/* the owner's, grabbed */
+	struct mmu_notifier mn;
+	bool mn_registered;
+	spinlock_t mmu_lock;
+	struct nvmm_gseg *gsegs;
+	unsigned int ngsegs;
+	struct nvmm_hseg *hsegs;
+	unsigned int nhsegs;
+	u64 *npt_root;			/* nested page table, host format */
+	unsigned long mn_seq;		/* bumped by every invalidation */
+	int mn_active;			/* invalidations in progress */
+	atomic64_t tlb_gen;		/* bumped when entries were removed */
+};
+
+/* nvmm_mem.c */
+void nvmm_mem_global_init(void);
+int nvmm_mem_npt_levels(void);
+int nvmm_mem_init(struct nvmm_kmachine *mach);
+void nvmm_mem_fini(struct nvmm_kmachine *mach);
+int nvmm_mem_hva_map(struct nvmm_kmachine *mach, u64 hva, u64 size);
+int nvmm_mem_hva_unmap(struct nvmm_kmachine *mach, u64 hva, u64 size);
+int nvmm_mem_gpa_map(struct nvmm_kmachine *mach, u64 hva, u64 gpa, u64 size,
+    u32 prot);
+int nvmm_mem_gpa_unmap(struct nvmm_kmachine *mach, u64 gpa, u64 size);
+u64 nvmm_mem_nram(struct nvmm_kmachine *mach);
+/* 0: mapped, retry the access; 1: not ours, exit to userland; -errno */
+int nvmm_mem_fault(struct nvmm_kmachine *mach, u64 gpa, bool write,
+    bool exec);
+u64 nvmm_npt_root_pa(struct nvmm_kmachine *mach);
+
+/* nvmm_x86.c */
+extern u64 nvmm_xcr0_mask;
+extern u32 nvmm_mxcsr_mask;
+void nvmm_x86_init(void);
+void nvmm_x86_reset_state(struct nvmm_x64_state *st);
+void nvmm_x86_cpuid(struct nvmm_cpu *vcpu, u32 leaf, u32 subleaf, u64 cr4,
+    u32 regs[4], bool *exit);
+int nvmm_x86_conf_cpuid(struct nvmm_cpu *vcpu,
+    const struct nvmm_vcpu_conf_cpuid *c);
+bool nvmm_x86_pat_valid(u64 pat);
+int nvmm_x86_event_check(const struct nvmm_x86_event *ev);
+
+/* nvmm_svm.c */
+int nvmm_svm_init(void);
+void nvmm_svm_fini(void);
+void nvmm_svm_capability(struct nvmm_capability *cap);
+int nvmm_svm_vcpu_create(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu);
+void nvmm_svm_vcpu_destroy(struct nvmm_cpu *vcpu);
+void nvmm_svm_setstate(struct nvmm_cpu *vcpu, u64 flags);
+void nvmm_svm_getstate(struct nvmm_cpu *vcpu, u64 flags);
+int nvmm_svm_inject(struct nvmm_cpu *vcpu);
+int nvmm_svm_run(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu,
+    struct nvmm_x86_exit *exit);
+
+#endif /* NVMM_KERN_H */

@@ -1,0 +1,1021 @@
+// SPDX-License-Identifier: BSD-2-Clause OR GPL-2.0
+/*
+ * nvmm_svm.c: the AMD SVM backend of nvmm.ko.
+ *
+ * One VMCB and one ASID per VCPU; nested paging (4 or 5 levels, like the
+ * host) built by nvmm_mem.c. The world switch (nvmm_svm_vmrun.S) runs
+ * CLGI; VMSAVE host; VMLOAD guest; VMRUN; VMSAVE guest; VMLOAD host; STGI,
+ * with host interrupts disabled and the FPU borrowed by kernel_fpu_begin().
+ * Without NRIP save (QEMU TCG has none) the module computes the next RIP of
+ * the instructions it intercepts itself (fixed lengths; EXITINFO2 for IOIO).
+ * The VMCB clean bits are always zero: every field is reloaded at VMRUN.
+ */
+#include <linux/cpu.h>
+#include <linux/kernel.h>
+#include <linux/percpu.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/mman.h>
+#include <asm/debugreg.h>
+#include <asm/io.h>
+#include <asm/fpu/api.h>
+#include <asm/fpu/xcr.h>
+#include <asm/hw_breakpoint.h>
+#include <asm/msr.h>
+#include <asm/processor.h>
+#include <asm/svm.h>
+#include <asm/special_insns.h>
+#include <asm/tlbflush.h>
+
+#include "nvmm_kern.h"
+
+void nvmm_svm_vmrun(u64 vmcb_pa, u64 *gprs, u64 host_pa);
+
+#define SVM_FEAT_NPT		(1U << 0)
+#define SVM_FEAT_NRIPS		(1U << 3)
+#define SVM_FEAT_FLUSHBYASID	(1U << 6)
+#define SVM_FEAT_DECODEASSIST	(1U << 7)
+
+#define MSRPM_ORDER	1
+#define IOPM_ORDER	2
+
+#define EXIT_CONTINUE	0
+#define EXIT_USER	1
+
+struct svm_pcpu {
+	struct page *hsave;	/* VM_HSAVE_PA area */
+	struct page *hostvmcb;	/* host state of VMSAVE/VMLOAD */
+	bool enabled;
+};
+
+static DEFINE_PER_CPU(struct svm_pcpu, svm_pcpu);
+static u32 svm_features;
+static u32 svm_nasid;
+static void *svm_msrpm;
+static void *svm_iopm;
+static unsigned long *asid_map;
+static DEFINE_SPINLOCK(asid_lock);
+static u64 host_xcr0;
+static bool host_xsave;
+
+/* ------------------------------------------------------------------------ */
+/* Detection and per-CPU setup                                               */
+
+static int
+svm_ident(void)
+{
+	u32 eax, ebx, ecx, edx;
+	u64 vmcr;
+
+	if (boot_cpu_data.x86_vendor != X86_VENDOR_AMD &&
+	    boot_cpu_data.x86_vendor != X86_VENDOR_HYGON) {
+		pr_err("nvmm: not an AMD CPU; only the SVM backend exists\n");
+		return -ENODEV;
+	}
+	if (!boot_cpu_has(X86_FEATURE_SVM)) {
+		pr_err("nvmm: the CPU has no SVM (AMD-V)\n");
+		return -ENODEV;
+	}
+	rdmsrl(MSR_VM_CR, vmcr);
+	if (vmcr & SVM_VM_CR_SVM_DIS_MASK) {
+		pr_err("nvmm: SVM is disabled by the firmware (VM_CR.SVMDIS)\n");
+		return -ENODEV;
+	}
+	cpuid(SVM_CPUID_FUNC, &eax, &ebx, &ecx, &edx);
+	svm_features = edx;
+	svm_nasid = ebx;
+	if (!(svm_features & SVM_FEAT_NPT)) {
+		pr_err("nvmm: SVM without nested paging (NPT) is not supported\n");
+		return -ENODEV;
+	}
+	if (svm_nasid < 3) {
+		pr_err("nvmm: SVM reports %u ASIDs\n", svm_nasid);
+		return -ENODEV;
+	}
+	if (svm_nasid > 65536)
+		svm_nasid = 65536;
+	return 0;
+}
+
+static void
+svm_cpu_disable(void *unused)
+{
+	struct svm_pcpu *pc = this_cpu_ptr(&svm_pcpu);
+	u64 efer;
+
+	if (!pc->enabled)
+		return;
+	wrmsrl(MSR_VM_HSAVE_PA, 0);
+	rdmsrl(MSR_EFER, efer);
+	wrmsrl(MSR_EFER, efer & ~EFER_SVME);
+	pc->enabled = false;
+}
+
+/* Preemption off. */
+static void
+svm_cpu_enable(struct svm_pcpu *pc)
+{
+	u64 efer;
+
+	rdmsrl(MSR_EFER, efer);
+	if (pc->enabled && (efer & EFER_SVME))
+		return;
+	wrmsrl(MSR_EFER, efer | EFER_SVME);
+	wrmsrl(MSR_VM_HSAVE_PA, page_to_phys(pc->hsave));
+	pc->enabled = true;
+}
+
+static void
+msrpm_pass(u32 msr, bool read, bool write)
+{
+	u8 *pm = svm_msrpm;
+	u32 base, off;
+
+	if (msr <= 0x1FFF) {
+		base = 0;
+		off = msr;
+	} else if (msr >= 0xC0000000 && msr <= 0xC0001FFF) {
+		base = 0x800;
+		off = msr - 0xC0000000;
+	} else if (msr >= 0xC0010000 && msr <= 0xC0011FFF) {
+		base = 0x1000;
+		off = msr - 0xC0010000;
+	} else {
+		return;
+	}
+	if (read)
+		pm[base + off / 4] &= ~(1U << ((off % 4) * 2));
+	if (write)
+		pm[base + off / 4] &= ~(1U << ((off % 4) * 2 + 1));
+}
+
+static void
+svm_free_pcpu(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct svm_pcpu *pc = per_cpu_ptr(&svm_pcpu, cpu);
+
+		if (pc->hsave)
+			__free_page(pc->hsave);
+		if (pc->hostvmcb)
+			__free_page(pc->hostvmcb);
+		pc->hsave = NULL;
+		pc->hostvmcb = NULL;
+	}
+}
+
+int
+nvmm_svm_init(void)
+{
+	int cpu, err;
+
+	err = svm_ident();
+	if (err)
+		return err;
+
+	for_each_possible_cpu(cpu) {
+		struct svm_pcpu *pc = per_cpu_ptr(&svm_pcpu, cpu);
+
+		pc->hsave = alloc_pages_node(cpu_to_node(cpu),
+		    GFP_KERNEL | __GFP_ZERO, 0);
+		pc->hostvmcb = alloc_pages_node(cpu_to_node(cpu),
+		    GFP_KERNEL | __GFP_ZERO, 0);
+		pc->enabled = false;
+		if (pc->hsave == NULL || pc->hostvmcb == NULL) {
+			err = -ENOMEM;
+			goto fail;
+		}
+	}
+
+	svm_msrpm = (void *)__get_free_pages(GFP_KERNEL, MSRPM_ORDER);
+	svm_iopm = (void *)__get_free_pages(GFP_KERNEL, IOPM_ORDER);
+	asid_map = bitmap_zalloc(svm_nasid, GFP_KERNEL);
+	if (svm_msrpm == NULL || svm_iopm == NULL || asid_map == NULL) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	/* Every IO port exits; every MSR exits but those the VMCB swaps. */
+	memset(svm_iopm, 0xFF, PAGE_SIZE << IOPM_ORDER);
+	memset(svm_msrpm, 0xFF, PAGE_SIZE << MSRPM_ORDER);
+	msrpm_pass(MSR_STAR, true, true);
+	msrpm_pass(MSR_LSTAR, true, true);
+	msrpm_pass(MSR_CSTAR, true, true);
+	msrpm_pass(MSR_SYSCALL_MASK, true, true);
+	msrpm_pass(MSR_FS_BASE, true, true);
+	msrpm_pass(MSR_GS_BASE, true, true);
+	msrpm_pass(MSR_KERNEL_GS_BASE, true, true);
+	msrpm_pass(MSR_IA32_SYSENTER_CS, true, true);
+	msrpm_pass(MSR_IA32_SYSENTER_ESP, true, true);
+	msrpm_pass(MSR_IA32_SYSENTER_EIP, true, true);
+	msrpm_pass(MSR_IA32_TSC, true, false);
+	__set_bit(0, asid_map);		/* ASID 0 is the host's */
+
+	host_xsave = boot_cpu_has(X86_FEATURE_OSXSAVE);
+	host_xcr0 = host_xsave ? xgetbv(0) : 0;
+	nvmm_mem_global_init();
+
+	pr_info("nvmm: AMD SVM: %u ASIDs, NPT %d levels, NRIP save %s, decode assists %s\n",
+	    svm_nasid, nvmm_mem_npt_levels(),
+	    (svm_features & SVM_FEAT_NRIPS) ? "yes" : "no (emulated)",
+	    (svm_features & SVM_FEAT_DECODEASSIST) ? "yes" : "no");
+	return 0;
+fail:
+	if (svm_msrpm)
+		free_pages((unsigned long)svm_msrpm, MSRPM_ORDER);
+	if (svm_iopm)
+		free_pages((unsigned long)svm_iopm, IOPM_ORDER);
+	bitmap_free(asid_map);
+	svm_msrpm = svm_iopm = NULL;
+	asid_map = NULL;
+	svm_free_pcpu();
+	return err;
+}
+
+void
+nvmm_svm_fini(void)
+{
+	on_each_cpu(svm_cpu_disable, NULL, 1);
+	free_pages((unsigned long)svm_msrpm, MSRPM_ORDER);
+	free_pages((unsigned long)svm_iopm, IOPM_ORDER);
+	bitmap_free(asid_map);
+	svm_free_pcpu();
+}
+
+void
+nvmm_svm_capability(struct nvmm_capability *cap)
+{
+	cap->arch.mach_conf_support = 0;
+	cap->arch.vcpu_conf_support = NVMM_CAP_ARCH_VCPU_CONF_CPUID;
+	cap->arch.xcr0_mask = nvmm_xcr0_mask;
+	cap->arch.mxcsr_mask = nvmm_mxcsr_mask;
+	cap->arch.conf_cpuid_maxops = ARRAY_SIZE(((struct nvmm_cpu *)0)->cpuidconf);
+}
+
+/* ------------------------------------------------------------------------ */
+/* VCPUs                                                                     */
+
+static inline struct vmcb *
+to_vmcb(struct nvmm_cpu *vcpu)
+{
+	return vcpu->vmcb;
+}
+
+static inline void
+icpt_set(struct vmcb *vmcb, unsigned int bit)
+{
+	vmcb->control.intercepts[bit / 32] |= 1U << (bit % 32);
+}
+
+static inline void
+icpt_clr(struct vmcb *vmcb, unsigned int bit)
+{
+	vmcb->control.intercepts[bit / 32] &= ~(1U << (bit % 32));
+}
+
+static u32
+asid_alloc(void)
+{
+	unsigned long a;
+
+	spin_lock(&asid_lock);
+	/* The last ASID is kept for the VCPUs that find none free. */
+	a = find_first_zero_bit(asid_map, svm_nasid - 1);
+	if (a < svm_nasid - 1)
+		__set_bit(a, asid_map);
+	spin_unlock(&asid_lock);
+	/* All taken: share the last one, flushed at every entry. */
+	return a < svm_nasid - 1 ? (u32)a : 0;
+}
+
+static void
+asid_free(u32 asid)
+{
+	if (asid == 0)
+		return;
+	spin_lock(&asid_lock);
+	__clear_bit(asid, asid_map);
+	spin_unlock(&asid_lock);
+}
+
+int
+nvmm_svm_vcpu_create(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu)
+{
+	static const unsigned int icpts[] = {
+		INTERCEPT_INTR, INTERCEPT_NMI, INTERCEPT_SMI, INTERCEPT_RDPMC,
+		INTERCEPT_CPUID, INTERCEPT_RSM, INTERCEPT_INVD, INTERCEPT_HLT,
+		INTERCEPT_INVLPGA, INTERCEPT_IOIO_PROT, INTERCEPT_MSR_PROT,
+		INTERCEPT_SHUTDOWN, INTERCEPT_VMRUN, INTERCEPT_VMMCALL,
+		INTERCEPT_VMLOAD, INTERCEPT_VMSAVE, INTERCEPT_STGI,
+		INTERCEPT_CLGI, INTERCEPT_SKINIT, INTERCEPT_RDTSCP,
+		INTERCEPT_MONITOR, INTERCEPT_MWAIT, INTERCEPT_MWAIT_COND,
+		INTERCEPT_XSETBV, INTERCEPT_RDPRU, INTERCEPT_INVLPGB,
+		INTERCEPT_INVLPGB_ILLEGAL, INTERCEPT_INVPCID,
+		INTERCEPT_MCOMMIT, INTERCEPT_TLBSYNC,
+	};
+	struct vmcb *vmcb;
+	unsigned int i;
+
+	vmcb = (struct vmcb *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	if (vmcb == NULL)
+		return -ENOMEM;
+	vcpu->vmcb = vmcb;
+	vcpu->vmcb_pa = __pa(vmcb);
+	vcpu->asid = asid_alloc();
+	vcpu->last_hcpu = -1;
+	vcpu->tlb_flush = true;
+
+	for (i = 0; i < ARRAY_SIZE(icpts); i++)
+		icpt_set(vmcb, icpts[i]);
+	vmcb->control.iopm_base_pa = __pa(svm_iopm);
+	vmcb->control.msrpm_base_pa = __pa(svm_msrpm);
+	vmcb->control.asid = vcpu->asid ? vcpu->asid : svm_nasid - 1;
+	vmcb->control.int_ctl = V_INTR_MASKING_MASK;
+	vmcb->control.nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
+	vmcb->control.nested_cr3 = nvmm_npt_root_pa(mach);
+	vmcb->save.efer = EFER_SVME;
+	vmcb->save.g_pat = 0x0007040600070406ULL;
+	vcpu->xcr0 = 1;
+	return 0;
+}
+
+void
+nvmm_svm_vcpu_destroy(struct nvmm_cpu *vcpu)
+{
+	asid_free(vcpu->asid);
+	free_page((unsigned long)vcpu->vmcb);
+	vcpu->vmcb = NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* State                                                                     */
+
+/* NVMM segment order -> VMCB save area segments. */
+static struct vmcb_seg *
+vmcb_seg(struct vmcb *vmcb, int i)
+{
+	switch (i) {
+	case NVMM_X64_SEG_ES: return &vmcb->save.es;
+	case NVMM_X64_SEG_CS: return &vmcb->save.cs;
+	case NVMM_X64_SEG_SS: return &vmcb->save.ss;
+	case NVMM_X64_SEG_DS: return &vmcb->save.ds;
+	case NVMM_X64_SEG_FS: return &vmcb->save.fs;
+	case NVMM_X64_SEG_GS: return &vmcb->save.gs;
+	case NVMM_X64_SEG_GDT: return &vmcb->save.gdtr;
+	case NVMM_X64_SEG_IDT: return &vmcb->save.idtr;
+	case NVMM_X64_SEG_LDT: return &vmcb->save.ldtr;
+	default: return &vmcb->save.tr;
+	}
+}
+
+static void
+int_window_arm(struct nvmm_cpu *vcpu, bool on)
+{
+	struct vmcb *vmcb = to_vmcb(vcpu);
+	const u32 bits = V_IRQ_MASK | V_IGN_TPR_MASK | V_INTR_PRIO_MASK;
+
+	vcpu->int_window = on;
+	if (on) {
+		vmcb->control.int_ctl |= bits;
+		icpt_set(vmcb, INTERCEPT_VINTR);
+	} else {
+		vmcb->control.int_ctl &= ~bits;
+		icpt_clr(vmcb, INTERCEPT_VINTR);
+	}
+}
+
+static void
+nmi_window_arm(struct nvmm_cpu *vcpu, bool on)
+{
+	vcpu->nmi_window = on;
+	if (on)
+		icpt_set(to_vmcb(vcpu), INTERCEPT_IRET);
+	else
+		icpt_clr(to_vmcb(vcpu), INTERCEPT_IRET);
+}
+
+#define EFER_ALLOWED (EFER_SCE | EFER_LME | EFER_LMA | EFER_NX | EFER_FFXSR)
+
+/* comm->state -> VMCB, for the components in `flags`. */
+void
+nvmm_svm_setstate(struct nvmm_cpu *vcpu, u64 flags)
+{
+	struct nvmm_x64_state *st = &vcpu->comm->state;
+	struct vmcb *vmcb = to_vmcb(vcpu);
+	int i;
+
+	if (flags & NVMM_X64_STATE_SEGS) {
+		for (i = 0; i < NVMM_X64_NSEG; i++) {
+			struct vmcb_seg *s = vmcb_seg(vmcb, i);
+			u16 attr;
+
+			memcpy(&attr, &st->segs[i].attrib, sizeof(attr));
+			s->selector = READ_ONCE(st->segs[i].selector);
+			s->attrib = attr & 0x0FFF;
+			s->limit = READ_ONCE(st->segs[i].limit);
+			s->base = READ_ONCE(st->segs[i].base);
+		}
+		vmcb->save.cpl = (vmcb->save.ss.attrib >> SVM_SELECTOR_DPL_SHIFT) & 3;
+	}
+	if (flags & NVMM_X64_STATE_GPRS) {
+		for (i = 0; i < 16; i++)
+			vcpu->gprs[i] = READ_ONCE(st->gprs[i]);
+		vmcb->save.rax = vcpu->gprs[NVMM_X64_GPR_RAX];
+		vmcb->save.rsp = vcpu->gprs[NVMM_X64_GPR_RSP];
+		vmcb->save.rip = READ_ONCE(st->gprs[NVMM_X64_GPR_RIP]);
+		vmcb->save.rflags = READ_ONCE(st->gprs[NVMM_X64_GPR_RFLAGS]) | 2;
+	}
+	if (flags & NVMM_X64_STATE_CRS) {
+		u64 xcr0 = READ_ONCE(st->crs[NVMM_X64_CR_XCR0]);
+
+		vmcb->save.cr0 = READ_ONCE(st->crs[NVMM_X64_CR_CR0]);
+		vmcb->save.cr2 = READ_ONCE(st->crs[NVMM_X64_CR_CR2]);
+		vmcb->save.cr3 = READ_ONCE(st->crs[NVMM_X64_CR_CR3]);
+		vmcb->save.cr4 = READ_ONCE(st->crs[NVMM_X64_CR_CR4]);
+		vmcb->control.int_ctl = (vmcb->control.int_ctl & ~V_TPR_MASK) |
+		    (READ_ONCE(st->crs[NVMM_X64_CR_CR8]) & V_TPR_MASK);
+		vcpu->xcr0 = (xcr0 & nvmm_xcr0_mask) | 1;
+		vcpu->tlb_flush = true;
+	}
+	if (flags & NVMM_X64_STATE_DRS) {
+		for (i = 0; i < 4; i++)
+			vcpu->drs[i] = READ_ONCE(st->drs[NVMM_X64_DR_DR0 + i]);
+		vmcb->save.dr6 = READ_ONCE(st->drs[NVMM_X64_DR_DR6]);
+		vmcb->save.dr7 = READ_ONCE(st->drs[NVMM_X64_DR_DR7]);
+	}
+	if (flags & NVMM_X64_STATE_MSRS) {
+		u64 pat = READ_ONCE(st->msrs[NVMM_X64_MSR_PAT]);
+
+		vmcb->save.efer = (READ_ONCE(st->msrs[NVMM_X64_MSR_EFER]) &
+		    EFER_ALLOWED) | EFER_SVME;
+		vmcb->save.star = READ_ONCE(st->msrs[NVMM_X64_MSR_STAR]);
+		vmcb->save.lstar = READ_ONCE(st->msrs[NVMM_X64_MSR_LSTAR]);
+		vmcb->save.cstar = READ_ONCE(st->msrs[NVMM_X64_MSR_CSTAR]);
+		vmcb->save.sfmask = READ_ONCE(st->msrs[NVMM_X64_MSR_SFMASK]);
+		vmcb->save.kernel_gs_base =
+		    READ_ONCE(st->msrs[NVMM_X64_MSR_KERNELGSBASE]);
+		vmcb->save.sysenter_cs =
+		    READ_ONCE(st->msrs[NVMM_X64_MSR_SYSENTER_CS]);
+		vmcb->save.sysenter_esp =
+		    READ_ONCE(st->msrs[NVMM_X64_MSR_SYSENTER_ESP]);
+		vmcb->save.sysenter_eip =
+		    READ_ONCE(st->msrs[NVMM_X64_MSR_SYSENTER_EIP]);
+		if (nvmm_x86_pat_valid(pat))
+			vmcb->save.g_pat = pat;
+		vmcb->control.tsc_offset =
+		    READ_ONCE(st->msrs[NVMM_X64_MSR_TSC]) - rdtsc();
+		vcpu->tlb_flush = true;
+	}
+	if (flags & NVMM_X64_STATE_INTR) {
+		struct nvmm_x64_state_intr intr = st->intr;
+
+		vmcb->control.int_state = intr.int_shadow ?
+		    SVM_INTERRUPT_SHADOW_MASK : 0;
+		int_window_arm(vcpu, intr.int_window_exiting);
+		nmi_window_arm(vcpu, intr.nmi_window_exiting);
+	}
+	if (flags & NVMM_X64_STATE_FPU) {
+		memcpy(&vcpu->gfpu, &st->fpu, sizeof(vcpu->gfpu));
+		vcpu->gfpu.fx_mxcsr &= nvmm_mxcsr_mask;
+		vcpu->gfpu.fx_mxcsr_mask = 0;
+	}
+}
+
+/* VMCB -> comm->state, for the components in `flags`. */
+void
+nvmm_svm_getstate(struct nvmm_cpu *vcpu, u64 flags)
+{
+	struct nvmm_x64_state *st = &vcpu->comm->state;
+	struct vmcb *vmcb = to_vmcb(vcpu);
+	int i;
+
+	if (flags & NVMM_X64_STATE_SEGS) {
+		for (i = 0; i < NVMM_X64_NSEG; i++) {
+			const struct vmcb_seg *s = vmcb_seg(vmcb, i);
+			u16 attr = s->attrib & 0x0FFF;
+
+			/* A loaded TR always describes a busy TSS. */
+			if (i == NVMM_X64_SEG_TR && !(attr & SVM_SELECTOR_S_MASK) &&
+			    ((attr & 0xF) == 1 || (attr & 0xF) == 9))
+				attr |= 2;
+			st->segs[i].selector = s->selector;
+			memcpy(&st->segs[i].attrib, &attr, sizeof(attr));
+			st->segs[i].limit = s->limit;
+			st->segs[i].base = s->base;
+		}
+	}
+	if (flags & NVMM_X64_STATE_GPRS) {
+		for (i = 0; i < 16; i++)
+			st->gprs[i] = vcpu->gprs[i];
+		st->gprs[NVMM_X64_GPR_RAX] = vmcb->save.rax;
+		st->gprs[NVMM_X64_GPR_RSP] = vmcb->save.rsp;
+		st->gprs[NVMM_X64_GPR_RIP] = vmcb->save.rip;
+		st->gprs[NVMM_X64_GPR_RFLAGS] = vmcb->save.rflags;
+	}
+	if (flags & NVMM_X64_STATE_CRS) {
+		st->crs[NVMM_X64_CR_CR0] = vmcb->save.cr0;
+		st->crs[NVMM_X64_CR_CR2] = vmcb->save.cr2;
+		st->crs[NVMM_X64_CR_CR3] = vmcb->save.cr3;
+		st->crs[NVMM_X64_CR_CR4] = vmcb->save.cr4;
+		st->crs[NVMM_X64_CR_CR8] = vmcb->control.int_ctl & V_TPR_MASK;
+		st->crs[NVMM_X64_CR_XCR0] = vcpu->xcr0;
+	}
+	if (flags & NVMM_X64_STATE_DRS) {
+		for (i = 0; i < 4; i++)
+			st->drs[NVMM_X64_DR_DR0 + i] = vcpu->drs[i];
+		st->drs[NVMM_X64_DR_DR6] = vmcb->save.dr6;
+		st->drs[NVMM_X64_DR_DR7] = vmcb->save.dr7;
+	}
+	if (flags & NVMM_X64_STATE_MSRS) {
+		st->msrs[NVMM_X64_MSR_EFER] = vmcb->save.efer & ~EFER_SVME;
+		st->msrs[NVMM_X64_MSR_STAR] = vmcb->save.star;
+		st->msrs[NVMM_X64_MSR_LSTAR] = vmcb->save.lstar;
+		st->msrs[NVMM_X64_MSR_CSTAR] = vmcb->save.cstar;
+		st->msrs[NVMM_X64_MSR_SFMASK] = vmcb->save.sfmask;
+		st->msrs[NVMM_X64_MSR_KERNELGSBASE] = vmcb->save.kernel_gs_base;
+		st->msrs[NVMM_X64_MSR_SYSENTER_CS] = vmcb->save.sysenter_cs;
+		st->msrs[NVMM_X64_MSR_SYSENTER_ESP] = vmcb->save.sysenter_esp;
+		st->msrs[NVMM_X64_MSR_SYSENTER_EIP] = vmcb->save.sysenter_eip;
+		st->msrs[NVMM_X64_MSR_PAT] = vmcb->save.g_pat;
+		st->msrs[NVMM_X64_MSR_TSC] = rdtsc() + vmcb->control.tsc_offset;
+	}
+	if (flags & NVMM_X64_STATE_INTR) {
+		struct nvmm_x64_state_intr intr;
+
+		memset(&intr, 0, sizeof(intr));
+		intr.int_shadow = !!(vmcb->control.int_state &
+		    SVM_INTERRUPT_SHADOW_MASK);
+		intr.int_window_exiting = vcpu->int_window;
+		intr.nmi_window_exiting = vcpu->nmi_window;
+		intr.evt_pending = vcpu->reinject;
+		st->intr = intr;
+	}
+	if (flags & NVMM_X64_STATE_FPU) {
+		memcpy(&st->fpu, &vcpu->gfpu, sizeof(st->fpu));
+		st->fpu.fx_mxcsr_mask = nvmm_mxcsr_mask;
+	}
+}
+
+/* Arm comm->event for the next VMRUN; validated by the caller. */
+int
+nvmm_svm_inject(struct nvmm_cpu *vcpu)
+{
+	const struct nvmm_x86_event *ev = &vcpu->comm->event;
+	struct vmcb *vmcb = to_vmcb(vcpu);
+	u8 v = READ_ONCE(ev->vector);
+	u32 type = READ_ONCE(ev->type);
+	u32 inj;
+
+	if (type == NVMM_VCPU_EVENT_INTR) {
+		inj = v | (v == 2 ? SVM_EVTINJ_TYPE_NMI : SVM_EVTINJ_TYPE_INTR);
+		vmcb->control.event_inj_err = 0;
+		/* NMIs are blocked until the handler's IRET: report it. */
+		if (v == 2)
+			nmi_window_arm(vcpu, true);
+	} else if (type == NVMM_VCPU_EVENT_EXCP && v < 32 && v != 0 &&
+	    v != 2 && v != 3) {
+		inj = v | SVM_EVTINJ_TYPE_EXEPT;
+		if (v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 30) {
+			inj |= SVM_EVTINJ_VALID_ERR;
+			vmcb->control.event_inj_err =
+			    (u32)READ_ONCE(ev->u.excp.error);
+		}
+	} else {
+		return -EINVAL;
+	}
+	vmcb->control.event_inj = inj | SVM_EVTINJ_VALID;
+	/* This event replaces one the last exit interrupted. */
+	vcpu->reinject = false;
+	return 0;
+}
+
+static void
+inject_exception(struct nvmm_cpu *vcpu, u8 vector, bool has_err, u32 err)
+{
+	struct vmcb *vmcb = to_vmcb(vcpu);
+
+	vmcb->control.event_inj = vector | SVM_EVTINJ_TYPE_EXEPT |
+	    SVM_EVTINJ_VALID | (has_err ? SVM_EVTINJ_VALID_ERR : 0);
+	vmcb->control.event_inj_err = err;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Run                                                                       */
+
+static u64
+next_rip(struct nvmm_cpu *vcpu, unsigned int len)
+{
+	struct vmcb *vmcb = to_vmcb(vcpu);
+
+	if ((svm_features & SVM_FEAT_NRIPS) && vmcb->control.next_rip != 0)
+		return vmcb->control.next_rip;
+	return vmcb->save.rip + len;
+}
+
+/* Interrupts off, FPU owned, preemption off. */
+static void
+svm_world_switch(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu)
+{
+	struct svm_pcpu *pc = this_cpu_ptr(&svm_pcpu);
+	struct vmcb *vmcb = to_vmcb(vcpu);
+	int cpu = smp_processor_id();
+	unsigned long hdr[4];
+	u64 gen;
+
+	svm_cpu_enable(pc);
+	if (vcpu->last_hcpu != cpu) {
+		vcpu->last_hcpu = cpu;
+		vcpu->tlb_flush = true;
+	}
+	gen = atomic64_read(&mach->tlb_gen);
+	if (gen != vcpu->tlb_gen) {
+		vcpu->tlb_gen = gen;
+		vcpu->tlb_flush = true;
+	}
+	if (vcpu->asid == 0)
+		vcpu->tlb_flush = true;		/* shared ASID */
+	if (vcpu->tlb_flush)
+		vmcb->control.tlb_ctl = (svm_features & SVM_FEAT_FLUSHBYASID) ?
+		    TLB_CONTROL_FLUSH_ASID : TLB_CONTROL_FLUSH_ALL_ASID;
+	else
+		vmcb->control.tlb_ctl = TLB_CONTROL_DO_NOTHING;
+	vmcb->control.clean = 0;
+	vmcb->control.next_rip = 0;
+
+	if (vcpu->reinject && !(vmcb->control.event_inj & SVM_EVTINJ_VALID)) {
+		vmcb->control.event_inj = (u32)vcpu->reinject_info;
+		vmcb->control.event_inj_err = (u32)(vcpu->reinject_info >> 32);
+	}
+	vcpu->reinject = false;
+
+	get_debugreg(hdr[0], 0);
+	get_debugreg(hdr[1], 1);
+	get_debugreg(hdr[2], 2);
+	get_debugreg(hdr[3], 3);
+	set_debugreg(vcpu->drs[0], 0);
+	set_debugreg(vcpu->drs[1], 1);
+	set_debugreg(vcpu->drs[2], 2);
+	set_debugreg(vcpu->drs[3], 3);
+
+	asm volatile("fxrstor64 %0" : : "m"(vcpu->gfpu));
+	if (host_xsave && vcpu->xcr0 != host_xcr0)
+		xsetbv(0, vcpu->xcr0);
+
+	nvmm_svm_vmrun(vcpu->vmcb_pa, vcpu->gprs, page_to_phys(pc->hostvmcb));
+
+	if (host_xsave) {
+		/* Where XSETBV does not exit (QEMU TCG), the guest wrote it. */
+		u64 g = xgetbv(0);
+
+		if (g != vcpu->xcr0)
+			vcpu->xcr0 = g;
+		if (g != host_xcr0)
+			xsetbv(0, host_xcr0);
+	}
+	asm volatile("fxsave64 %0" : "=m"(vcpu->gfpu));
+
+	get_debugreg(vcpu->drs[0], 0);
+	get_debugreg(vcpu->drs[1], 1);
+	get_debugreg(vcpu->drs[2], 2);
+	get_debugreg(vcpu->drs[3], 3);
+	set_debugreg(hdr[0], 0);
+	set_debugreg(hdr[1], 1);
+	set_debugreg(hdr[2], 2);
+	set_debugreg(hdr[3], 3);
+	set_debugreg(DR6_RESERVED, 6);
+	if (hw_breakpoint_active())
+		hw_breakpoint_restore();
+
+	vcpu->tlb_flush = false;
+	vmcb->control.tlb_ctl = TLB_CONTROL_DO_NOTHING;
+	vmcb->control.event_inj = 0;
+	vmcb->control.event_inj_err = 0;
+	if (vmcb->control.exit_int_info & SVM_EXITINTINFO_VALID) {
+		vcpu->reinject = true;
+		vcpu->reinject_info = vmcb->control.exit_int_info |
+		    ((u64)vmcb->control.exit_int_info_err << 32);
+	}
+}
+
+static void
+set_gpr32(struct nvmm_cpu *vcpu, int reg, u32 val)
+{
+	if (reg == NVMM_X64_GPR_RAX)
+		to_vmcb(vcpu)->save.rax = val;
+	else
+		vcpu->gprs[reg] = val;
+}
+
+static int
+exit_cpuid(struct nvmm_cpu *vcpu, struct nvmm_x86_exit *exit)
+{
+	struct vmcb *vmcb = to_vmcb(vcpu);
+	u32 r[4];
+	bool user;
+
+	nvmm_x86_cpuid(vcpu, (u32)vmcb->save.rax,
+	    (u32)vcpu->gprs[NVMM_X64_GPR_RCX], vmcb->save.cr4, r, &user);
+	if (user) {
+		exit->reason = NVMM_VCPU_EXIT_CPUID;
+		exit->u.insn.npc = next_rip(vcpu, 2);
+		return EXIT_USER;
+	}
+	set_gpr32(vcpu, NVMM_X64_GPR_RAX, r[0]);
+	set_gpr32(vcpu, NVMM_X64_GPR_RBX, r[1]);
+	set_gpr32(vcpu, NVMM_X64_GPR_RCX, r[2]);
+	set_gpr32(vcpu, NVMM_X64_GPR_RDX, r[3]);
+	vmcb->save.rip = next_rip(vcpu, 2);
+	return EXIT_CONTINUE;
+}
+
+static int
+exit_io(struct nvmm_cpu *vcpu, struct nvmm_x86_exit *exit)
+{
+	struct vmcb *vmcb = to_vmcb(vcpu);
+	u64 info = vmcb->control.exit_info_1;
+
+	exit->reason = NVMM_VCPU_EXIT_IO;
+	exit->u.io.in = info & SVM_IOIO_TYPE_MASK;
+	exit->u.io.port = (u16)(info >> 16);
+	exit->u.io.str = !!(info & SVM_IOIO_STR_MASK);
+	exit->u.io.rep = !!(info & SVM_IOIO_REP_MASK);
+	if (info & (1U << 6))
+		exit->u.io.operand_size = 4;
+	else if (info & (1U << 5))
+		exit->u.io.operand_size = 2;
+	else
+		exit->u.io.operand_size = 1;
+	if (info & (1U << 9))
+		exit->u.io.address_size = 8;
+	else if (info & (1U << 8))
+		exit->u.io.address_size = 4;
+	else if (info & (1U << 7))
+		exit->u.io.address_size = 2;
+	else
+		exit->u.io.address_size = 0;	/* not given (QEMU TCG) */
+	if (exit->u.io.str && (svm_features & SVM_FEAT_DECODEASSIST))
+		exit->u.io.seg = (info >> 10) & 7;
+	else
+		exit->u.io.seg = -1;
+	exit->u.io.npc = vmcb->control.exit_info_2;
+	return EXIT_USER;
+}
+
+#define MSR_AMD_NB_CFG		0xC001001F
+#define MSR_AMD_INT_PENDING	0xC0010055
+#define MSR_AMD_IC_CFG		0xC0011021
+#define MSR_AMD_DE_CFG_		0xC0011029
+#define MSR_AMD_PATCH_LEVEL_	0x0000008B
+
+static int
+exit_msr(struct nvmm_cpu *vcpu, struct nvmm_x86_exit *exit)
+{
+	struct vmcb *vmcb = to_vmcb(vcpu);
+	bool wr = vmcb->control.exit_info_1 == 1;
+	u32 msr = (u32)vcpu->gprs[NVMM_X64_GPR_RCX];
+	u64 val = (vmcb->save.rax & 0xFFFFFFFFULL) |
+	    (vcpu->gprs[NVMM_X64_GPR_RDX] << 32);
+	bool handled = true;
+	u64 rval = 0;
+
+	switch (msr) {
+	case MSR_EFER:
+		if (!wr) {
+			rval = vmcb->save.efer & ~EFER_SVME;
+		} else if (val & ~(u64)EFER_ALLOWED) {
+			inject_exception(vcpu, 13, true, 0);
+			return EXIT_CONTINUE;
+		} else {
+			vmcb->save.efer = (val & ~(u64)EFER_LMA) |
+			    (vmcb->save.efer & EFER_LMA) | EFER_SVME;
+			vcpu->tlb_flush = true;
+		}
+		break;
+	case MSR_IA32_CR_PAT:
+		if (!wr) {
+			rval = vmcb->save.g_pat;
+		} else if (!nvmm_x86_pat_valid(val)) {
+			inject_exception(vcpu, 13, true, 0);
+			return EXIT_CONTINUE;
+		} else {
+			vmcb->save.g_pat = val;
+		}
+		break;
+	case MSR_IA32_TSC:
+		if (wr)
+			vmcb->control.tsc_offset = val - rdtsc();
+		else
+			rval = rdtsc() + vmcb->control.tsc_offset;
+		break;
+	case MSR_AMD_NB_CFG:
+		rval = 1ULL << 54;	/* initial APIC id from CPUID */
+		break;
+	case MSR_AMD_INT_PENDING:
+	case MSR_AMD_IC_CFG:
+	case MSR_AMD_DE_CFG_:
+	case MSR_AMD_PATCH_LEVEL_:
+		rval = 0;
+		break;
+	default:
+		handled = false;
+		break;
+	}
+	if (handled) {
+		if (!wr) {
+			vmcb->save.rax = rval & 0xFFFFFFFFULL;
+			vcpu->gprs[NVMM_X64_GPR_RDX] = rval >> 32;
+		}
+		vmcb->save.rip = next_rip(vcpu, 2);
+		return EXIT_CONTINUE;
+	}
+	if (wr) {
+		exit->reason = NVMM_VCPU_EXIT_WRMSR;
+		exit->u.wrmsr.msr = msr;
+		exit->u.wrmsr.val = val;
+		exit->u.wrmsr.npc = next_rip(vcpu, 2);
+	} else {
+		exit->reason = NVMM_VCPU_EXIT_RDMSR;
+		exit->u.rdmsr.msr = msr;
+		exit->u.rdmsr.npc = next_rip(vcpu, 2);
+	}
+	return EXIT_USER;
+}
+
+static int
+exit_xsetbv(struct nvmm_cpu *vcpu)
+{
+	struct vmcb *vmcb = to_vmcb(vcpu);
+	u64 val = (vmcb->save.rax & 0xFFFFFFFFULL) |
+	    (vcpu->gprs[NVMM_X64_GPR_RDX] << 32);
+
+	if ((u32)vcpu->gprs[NVMM_X64_GPR_RCX] != 0 || vmcb->save.cpl != 0 ||
+	    !(val & 1) || (val & ~nvmm_xcr0_mask) != 0) {
+		inject_exception(vcpu, 13, true, 0);
+		return EXIT_CONTINUE;
+	}
+	vcpu->xcr0 = val;
+	vmcb->save.rip = next_rip(vcpu, 3);
+	return EXIT_CONTINUE;
+}
+
+static int
+exit_npf(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu,
+    struct nvmm_x86_exit *exit)
+{
+	struct vmcb *vmcb = to_vmcb(vcpu);
+	u64 info = vmcb->control.exit_info_1;
+	u64 gpa = vmcb->control.exit_info_2;
+	bool write = info & (1ULL << 1);
+	bool exec = info & (1ULL << 4);
+	int r;
+
+	r = nvmm_mem_fault(mach, gpa, write, exec);
+	if (r == -EAGAIN) {
+		cond_resched();
+		return EXIT_CONTINUE;
+	}
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return EXIT_CONTINUE;
+	exit->reason = NVMM_VCPU_EXIT_MEMORY;
+	exit->u.mem.prot = write ? PROT_WRITE : (exec ? PROT_EXEC : PROT_READ);
+	exit->u.mem.gpa = gpa;
+	if ((svm_features & SVM_FEAT_DECODEASSIST) &&
+	    vmcb->control.insn_len <= 15) {
+		exit->u.mem.inst_len = vmcb->control.insn_len;
+		memcpy(exit->u.mem.inst_bytes, vmcb->control.insn_bytes,
+		    sizeof(exit->u.mem.inst_bytes));
+	} else {
+		exit->u.mem.inst_len = 0;
+	}
+	return EXIT_USER;
+}
+
+static int
+svm_handle_exit(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu,
+    struct nvmm_x86_exit *exit)
+{
+	struct vmcb *vmcb = to_vmcb(vcpu);
+	u64 code = vmcb->control.exit_code |
+	    ((u64)vmcb->control.exit_code_hi << 32);
+
+	switch (code) {
+	case SVM_EXIT_INTR:
+	case SVM_EXIT_NMI:
+	case SVM_EXIT_SMI:
+		return EXIT_CONTINUE;
+	case SVM_EXIT_VINTR:
+		int_window_arm(vcpu, false);
+		exit->reason = NVMM_VCPU_EXIT_INT_READY;
+		return EXIT_USER;
+	case SVM_EXIT_IRET:
+		nmi_window_arm(vcpu, false);
+		exit->reason = NVMM_VCPU_EXIT_NMI_READY;
+		return EXIT_USER;
+	case SVM_EXIT_CPUID:
+		return exit_cpuid(vcpu, exit);
+	case SVM_EXIT_HLT:
+		vmcb->save.rip = next_rip(vcpu, 1);
+		exit->reason = NVMM_VCPU_EXIT_HALTED;
+		return EXIT_USER;
+	case SVM_EXIT_IOIO:
+		return exit_io(vcpu, exit);
+	case SVM_EXIT_MSR:
+		return exit_msr(vcpu, exit);
+	case SVM_EXIT_XSETBV:
+		return exit_xsetbv(vcpu);
+	case SVM_EXIT_NPF:
+		return exit_npf(mach, vcpu, exit);
+	case SVM_EXIT_SHUTDOWN:
+		exit->reason = NVMM_VCPU_EXIT_SHUTDOWN;
+		return EXIT_USER;
+	case SVM_EXIT_MONITOR:
+		exit->reason = NVMM_VCPU_EXIT_MONITOR;
+		exit->u.insn.npc = next_rip(vcpu, 3);
+		return EXIT_USER;
+	case SVM_EXIT_MWAIT:
+	case SVM_EXIT_MWAIT_COND:
+		exit->reason = NVMM_VCPU_EXIT_MWAIT;
+		exit->u.insn.npc = next_rip(vcpu, 3);
+		return EXIT_USER;
+	case SVM_EXIT_INVD:
+		/* Caches are coherent with the host: nothing to do. */
+		vmcb->save.rip = next_rip(vcpu, 2);
+		return EXIT_CONTINUE;
+	case SVM_EXIT_VMRUN:
+	case SVM_EXIT_VMMCALL:
+	case SVM_EXIT_VMLOAD:
+	case SVM_EXIT_VMSAVE:
+	case SVM_EXIT_STGI:
+	case SVM_EXIT_CLGI:
+	case SVM_EXIT_SKINIT:
+	case SVM_EXIT_RDTSCP:
+	case SVM_EXIT_RDPRU:
+	case SVM_EXIT_RDPMC:
+	case SVM_EXIT_RSM:
+	case SVM_EXIT_INVLPGA:
+	case SVM_EXIT_INVPCID:
+	case 0xA0:	/* INVLPGB */
+	case 0xA1:	/* INVLPGB, illegal */
+	case 0xA3:	/* MCOMMIT */
+	case 0xA4:	/* TLBSYNC */
+		inject_exception(vcpu, 6, false, 0);
+		return EXIT_CONTINUE;
+	default:
+		exit->reason = NVMM_VCPU_EXIT_INVALID;
+		exit->u.inv.hwcode = code;
+		return EXIT_USER;
+	}
+}
+
+static void
+fill_exitstate(struct nvmm_cpu *vcpu, struct nvmm_x86_exit *exit)
+{
+	struct vmcb *vmcb = to_vmcb(vcpu);
+
+	exit->exitstate.rflags = vmcb->save.rflags;
+	exit->exitstate.cr8 = vmcb->control.int_ctl & V_TPR_MASK;
+	exit->exitstate.int_shadow = !!(vmcb->control.int_state &
+	    SVM_INTERRUPT_SHADOW_MASK);
+	exit->exitstate.int_window_exiting = vcpu->int_window;
+	exit->exitstate.nmi_window_exiting = vcpu->nmi_window;
+	exit->exitstate.evt_pending = vcpu->reinject ||
+	    !!(vmcb->control.event_inj & SVM_EVTINJ_VALID);
+	exit->exitstate.rsvd = 0;
+}
+
+int
+nvmm_svm_run(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu,
+    struct nvmm_x86_exit *exit)
+{
+	int r;
+
+	memset(exit, 0, sizeof(*exit));
+	for (;;) {
+		if (READ_ONCE(vcpu->comm->stop)) {
+			WRITE_ONCE(vcpu->comm->stop, 0);
+			exit->reason = NVMM_VCPU_EXIT_STOPPED;
+			break;
+		}
+		if (signal_pending(current) || need_resched()) {
+			exit->reason = NVMM_VCPU_EXIT_NONE;
+			break;
+		}
+
+		kernel_fpu_begin();
+		local_irq_disable();
+		svm_world_switch(mach, vcpu);
+		local_irq_enable();
+		kernel_fpu_end();
+
+		r = svm_handle_exit(mach, vcpu, exit);
+		if (r < 0)
+			return r;
+		if (r == EXIT_USER)
+			break;
+	}
+	fill_exitstate(vcpu, exit);
+	return 0;
+}

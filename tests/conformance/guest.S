@@ -1,0 +1,584 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Guest programs of the conformance suite. Each snippet N is assembled here,
+ * linked into the runner as data (guest_N_start .. guest_N_end) and copied
+ * to CODE_GPA in guest RAM; A(N, label) is the GPA of a label once loaded,
+ * for far jumps and absolute addresses. Labels the host needs are global:
+ * guest_N_label.
+ *
+ * Conventions (layout.h): `out %al, $PORT_REPORT` reports (E/R)AX to the
+ * host; DATA_GPA is the scratch area shared with the host; `hlt` ends.
+ */
+#include "layout.h"
+
+#define G(n)                                                                 \
+	.section .rodata.guest, "a";                                         \
+	.balign 16;                                                          \
+	.globl guest_##n##_start;                                            \
+	guest_##n##_start:
+#define E(n)                                                                 \
+	.globl guest_##n##_end;                                              \
+	guest_##n##_end:
+#define L(n, l)                                                              \
+	.globl guest_##n##_##l;                                              \
+	guest_##n##_##l:
+#define A(n, l) guest_##n##_##l - guest_##n##_start + CODE_GPA
+
+#define REPORT out %al, $PORT_REPORT
+#define D(off) DATA_GPA+off
+
+/* ------------------------------------------------------------------------ */
+/* The same bytes in every mode: report, then halt.                          */
+
+G(out_hlt)
+	.code32
+	REPORT
+L(out_hlt, hlt)
+	hlt
+L(out_hlt, after)
+E(out_hlt)
+
+/* ------------------------------------------------------------------------ */
+/* Plain port I/O; aN = the instruction, bN = the next one.                  */
+
+#define IO_BODY(n)                                                           \
+	mov $0x11, %al;                                                      \
+	L(n, a0) out %al, $0x21;                                             \
+	L(n, b0) mov $0x2233, %ax;                                           \
+	L(n, a1) out %ax, $0x22;                                             \
+	L(n, b1) mov $0x44556677, %eax;                                      \
+	L(n, a2) out %eax, $0x23;                                            \
+	L(n, b2) mov $0x1234, %dx;                                           \
+	L(n, a3) out %al, %dx;                                             \
+	L(n, b3)                                                             \
+	L(n, a4) in $0x24, %al;                                              \
+	L(n, b4)                                                             \
+	L(n, a5) in %dx, %ax;                                              \
+	L(n, b5)                                                             \
+	L(n, a6) in $0x25, %eax;                                             \
+	L(n, b6)                                                             \
+	L(n, a7) out %ax, %dx;                                             \
+	L(n, b7) hlt
+
+G(io16)
+	.code16
+	IO_BODY(io16)
+E(io16)
+
+G(io32)
+	.code32
+	IO_BODY(io32)
+E(io32)
+
+G(io64)
+	.code64
+	IO_BODY(io64)
+E(io64)
+
+/*
+ * String and single I/O for the assist: the host sets the registers and
+ * RIP to one label; each instruction is followed by hlt.
+ */
+#define STRIO_BODY(n, DI, SI)                                                        \
+	L(n, insb) rep insb %dx, %es:(DI); hlt;                          \
+	L(n, insw) rep insw %dx, %es:(DI); hlt;                          \
+	L(n, insl) rep insl %dx, %es:(DI); hlt;                          \
+	L(n, outsb) rep outsb %ds:(SI), %dx; hlt;                        \
+	L(n, outsw) rep outsw %ds:(SI), %dx; hlt;                        \
+	L(n, outsl) rep outsl %ds:(SI), %dx; hlt;                        \
+	L(n, outsb_fs) rep outsb %fs:(SI), %dx; hlt;                     \
+	L(n, outsw_gs) rep outsw %gs:(SI), %dx; hlt;                     \
+	L(n, insb1) insb %dx, %es:(DI); hlt;                             \
+	L(n, inb) in %dx, %al; hlt;                                        \
+	L(n, inw) in %dx, %ax; hlt;                                        \
+	L(n, inl) in %dx, %eax; hlt;                                       \
+	L(n, outb) out %al, %dx; hlt;                                      \
+	L(n, outw) out %ax, %dx; hlt;                                      \
+	L(n, outl) out %eax, %dx; hlt
+
+G(strio16)
+	.code16
+	STRIO_BODY(strio16, %di, %si)
+	/* 16-bit addressing */
+L(strio16, outsb16) rep outsb %ds:(%si), %dx
+	hlt
+E(strio16)
+
+G(strio32)
+	.code32
+	STRIO_BODY(strio32, %edi, %esi)
+E(strio32)
+
+G(strio64)
+	.code64
+	STRIO_BODY(strio64, %rdi, %rsi)
+	/* (%edi) in 64-bit mode: a 0x67 prefix, address size 4 */
+L(strio64, insb_a32) rep insb %dx, %es:(%edi)
+	hlt
+L(strio64, outsl_a32) rep outsl %ds:(%esi), %dx
+	hlt
+E(strio64)
+
+/* ------------------------------------------------------------------------ */
+/* MMIO through nvmm_assist_mem (long mode; MMIO_GPA is unmapped).           */
+
+G(mmio64)
+	.code64
+	mov $MMIO_GPA, %rbx
+	mov $0x8899aabbccddeeff, %rcx
+L(mmio64, s8) movb $0x11, (%rbx)
+L(mmio64, s16) movw $0x2233, 0x10(%rbx)
+L(mmio64, s32) movl $0x44556677, 0x20(%rbx)
+L(mmio64, s64) mov %rcx, 0x30(%rbx)
+L(mmio64, loads)
+	xor %eax, %eax
+L(mmio64, l8) mov 0x40(%rbx), %al
+	REPORT
+	mov $-1, %rax
+L(mmio64, l16) mov 0x50(%rbx), %ax
+	REPORT
+	mov $-1, %rax
+L(mmio64, l32) mov 0x60(%rbx), %eax
+	REPORT
+L(mmio64, l64) mov 0x70(%rbx), %rax
+	REPORT
+	hlt
+E(mmio64)
+
+/* Real mode: DS = 0x9000, MMIO at linear 0x90000 (RAM ends below it). */
+G(mmio16)
+	.code16
+	mov $0x9000, %ax
+	mov %ax, %ds
+	mov $0x10, %bx
+L(mmio16, s16) movw $0xbeef, (%bx)
+L(mmio16, l16) mov 0x20(%bx), %ax
+	REPORT
+	hlt
+E(mmio16)
+
+/* ------------------------------------------------------------------------ */
+/* Memory access loops, host-driven (RSI/RDI and RIP set by the host).       */
+
+G(mem32)
+	.code32
+L(mem32, load) 1: mov (%esi), %eax
+	REPORT
+	jmp 1b
+L(mem32, store) 2: mov %eax, (%edi)
+	REPORT
+	jmp 2b
+E(mem32)
+
+G(mem64)
+	.code64
+L(mem64, load) 1: mov (%rsi), %rax
+	REPORT
+	jmp 1b
+L(mem64, store) 2: mov %rax, (%rdi)
+	REPORT
+	jmp 2b
+E(mem64)
+
+/* Spin until the host writes a non-zero byte at DATA_GPA. */
+G(spin32)
+	.code32
+L(spin32, spin) 1:
+	cmpb $0, D(0)
+	je 1b
+	REPORT
+	hlt
+E(spin32)
+
+/* Count: OUT EAX to port DX, ECX times. */
+G(count32)
+	.code32
+	xor %eax, %eax
+L(count32, loop) 1:
+	out %eax, %dx
+	inc %eax
+	cmp %ecx, %eax
+	jne 1b
+	hlt
+E(count32)
+
+/* ------------------------------------------------------------------------ */
+/* Mode switches done by the guest itself.                                   */
+
+G(switch_long)
+	.code16
+	cli
+	lgdtl A(switch_long, gdtr)
+	mov %cr0, %eax
+	or $1, %eax
+	mov %eax, %cr0
+	ljmpl $SEL_CODE32, $A(switch_long, pm)
+	.code32
+L(switch_long, pm)
+	mov $SEL_DATA, %ax
+	mov %ax, %ds
+	mov %ax, %es
+	mov %ax, %ss
+	mov $1, %eax
+	REPORT
+	mov %cr4, %eax
+	or $0x20, %eax			/* PAE */
+	mov %eax, %cr4
+	mov $PT_GPA, %eax
+	mov %eax, %cr3
+	mov $0xc0000080, %ecx
+	rdmsr
+	or $0x100, %eax			/* LME */
+	wrmsr
+	mov %cr0, %eax
+	or $0x80000000, %eax		/* PG */
+	mov %eax, %cr0
+	ljmp $SEL_CODE64, $A(switch_long, lm)
+	.code64
+L(switch_long, lm)
+	mov $2, %eax
+	REPORT
+	hlt
+	.balign 8
+L(switch_long, gdtr)
+	.word GDT_LIMIT
+	.long GDT_GPA
+E(switch_long)
+
+G(switch_paging32)
+	.code32
+	mov %cr4, %eax
+	or $0x10, %eax			/* PSE */
+	mov %eax, %cr4
+	mov $PT_GPA, %eax
+	mov %eax, %cr3
+	mov %cr0, %eax
+	or $0x80000000, %eax
+	mov %eax, %cr0
+	mov $3, %eax
+	REPORT
+	hlt
+E(switch_paging32)
+
+/* ------------------------------------------------------------------------ */
+/* State round trips: dump what the host set, load what the host wants.      */
+
+G(gprs64)
+	.code64
+	mov %rax, D(0x00)
+	mov %rcx, D(0x08)
+	mov %rdx, D(0x10)
+	mov %rbx, D(0x18)
+	mov %rsp, D(0x20)
+	mov %rbp, D(0x28)
+	mov %rsi, D(0x30)
+	mov %rdi, D(0x38)
+	mov %r8, D(0x40)
+	mov %r9, D(0x48)
+	mov %r10, D(0x50)
+	mov %r11, D(0x58)
+	mov %r12, D(0x60)
+	mov %r13, D(0x68)
+	mov %r14, D(0x70)
+	mov %r15, D(0x78)
+	pushfq
+	popq D(0x88)
+	pushq D(0x188)
+	popfq
+	mov D(0x100), %rax
+	mov D(0x108), %rcx
+	mov D(0x110), %rdx
+	mov D(0x118), %rbx
+	mov D(0x128), %rbp
+	mov D(0x130), %rsi
+	mov D(0x138), %rdi
+	mov D(0x140), %r8
+	mov D(0x148), %r9
+	mov D(0x150), %r10
+	mov D(0x158), %r11
+	mov D(0x160), %r12
+	mov D(0x168), %r13
+	mov D(0x170), %r14
+	mov D(0x178), %r15
+	mov D(0x120), %rsp
+	hlt
+L(gprs64, after)
+E(gprs64)
+
+G(segs64)
+	.code64
+	mov %es, D(0x00)
+	mov %cs, D(0x02)
+	mov %ss, D(0x04)
+	mov %ds, D(0x06)
+	mov %fs, D(0x08)
+	mov %gs, D(0x0a)
+	sgdt D(0x10)
+	sidt D(0x20)
+	sldt D(0x30)
+	str D(0x32)
+	mov %fs:0, %rax
+	mov %rax, D(0x38)
+	mov %gs:0, %rax
+	mov %rax, D(0x40)
+	lgdt D(0x100)
+	lidt D(0x110)
+	mov $SEL_LDT, %ax
+	lldt %ax
+	mov $SEL_TSS2, %ax
+	ltr %ax
+	xor %eax, %eax
+	mov %ax, %es
+	mov $0xc0000100, %ecx		/* FS.base */
+	mov D(0x120), %eax
+	mov D(0x124), %edx
+	wrmsr
+	mov $0xc0000101, %ecx		/* GS.base */
+	mov D(0x128), %eax
+	mov D(0x12c), %edx
+	wrmsr
+	hlt
+E(segs64)
+
+G(crs64)
+	.code64
+	mov %cr0, %rax
+	mov %rax, D(0x00)
+	mov %cr2, %rax
+	mov %rax, D(0x08)
+	mov %cr3, %rax
+	mov %rax, D(0x10)
+	mov %cr4, %rax
+	mov %rax, D(0x18)
+	mov %cr8, %rax
+	mov %rax, D(0x20)
+	mov D(0x100), %rax
+	mov %rax, %cr2
+	mov D(0x108), %rax
+	mov %rax, %cr3
+	mov D(0x110), %rax
+	mov %rax, %cr4
+	mov D(0x118), %rax
+	mov %rax, %cr8
+	mov D(0x120), %rax
+	mov %rax, %cr0
+	hlt
+E(crs64)
+
+G(drs64)
+	.code64
+	mov %dr0, %rax
+	mov %rax, D(0x00)
+	mov %dr1, %rax
+	mov %rax, D(0x08)
+	mov %dr2, %rax
+	mov %rax, D(0x10)
+	mov %dr3, %rax
+	mov %rax, D(0x18)
+	mov %dr6, %rax
+	mov %rax, D(0x20)
+	mov %dr7, %rax
+	mov %rax, D(0x28)
+	mov D(0x100), %rax
+	mov %rax, %dr0
+	mov D(0x108), %rax
+	mov %rax, %dr1
+	mov D(0x110), %rax
+	mov %rax, %dr2
+	mov D(0x118), %rax
+	mov %rax, %dr3
+	mov D(0x120), %rax
+	mov %rax, %dr6
+	mov D(0x128), %rax
+	mov %rax, %dr7
+	hlt
+E(drs64)
+
+/* MSR indices: u32 at D(0x100); read values -> D(0x200); new D(0x300). */
+G(msrs64)
+	.code64
+	xor %esi, %esi
+L(msrs64, rd) 1:
+	mov DATA_GPA+0x100(,%rsi,4), %ecx
+	rdmsr
+	mov %eax, DATA_GPA+0x200(,%rsi,8)
+	mov %edx, DATA_GPA+0x204(,%rsi,8)
+	inc %esi
+	cmp %ebx, %esi
+	jne 1b
+	xor %esi, %esi
+L(msrs64, wr) 2:
+	mov DATA_GPA+0x100(,%rsi,4), %ecx
+	mov DATA_GPA+0x300(,%rsi,8), %eax
+	mov DATA_GPA+0x304(,%rsi,8), %edx
+	wrmsr
+	inc %esi
+	cmp %ebx, %esi
+	jne 2b
+	hlt
+E(msrs64)
+
+G(rdtsc64)
+	.code64
+	rdtsc
+	shl $32, %rdx
+	or %rdx, %rax
+	REPORT
+	hlt
+E(rdtsc64)
+
+G(fpu64)
+	.code64
+	fnstcw D(0x00)
+	stmxcsr D(0x04)
+	movdqu %xmm0, D(0x10)
+	fldcw D(0x100)
+	ldmxcsr D(0x104)
+	movdqu D(0x110), %xmm1
+	fld1
+	hlt
+E(fpu64)
+
+/* Probe: can the host run SSE moves at CPL0 at all? */
+G(sse_probe64)
+	.code64
+	movdqu D(0x110), %xmm2
+	movdqu %xmm2, D(0x10)
+	REPORT
+	hlt
+E(sse_probe64)
+
+G(xcr0_64)
+	.code64
+	xor %ecx, %ecx
+	xgetbv
+	REPORT
+	mov $3, %eax			/* x87 | SSE */
+	xor %edx, %edx
+	xor %ecx, %ecx
+	xsetbv
+	hlt
+E(xcr0_64)
+
+/* ------------------------------------------------------------------------ */
+/* Exits.                                                                    */
+
+G(ud2)
+	.code32
+	ud2
+E(ud2)
+
+G(msr32)
+	.code32
+	mov $0x1b, %ecx
+L(msr32, rd) rdmsr
+L(msr32, rd_end)
+	REPORT
+	mov %edx, %eax
+	REPORT
+	mov $0x1b, %ecx
+	mov $0xfee00d00, %eax
+	mov $0x5, %edx
+L(msr32, wr) wrmsr
+L(msr32, wr_end)
+	mov $0x12345, %ecx
+L(msr32, rd2) rdmsr
+L(msr32, rd2_end)
+	REPORT
+	hlt
+E(msr32)
+
+/* Shadow after MOV SS, then an MSR exit inside it. */
+G(shadow32)
+	.code32
+	mov $0x12345, %ecx
+	mov %ss, %ax
+	mov %ax, %ss
+L(shadow32, rd) rdmsr
+L(shadow32, rd_end)
+	REPORT
+	hlt
+E(shadow32)
+
+/* CPUID EAX=leaf ECX=subleaf (set by the host), report EAX EBX ECX EDX. */
+G(cpuid32)
+	.code32
+L(cpuid32, insn) cpuid
+L(cpuid32, after)
+	REPORT
+	mov %ebx, %eax
+	REPORT
+	mov %ecx, %eax
+	REPORT
+	mov %edx, %eax
+	REPORT
+	hlt
+E(cpuid32)
+
+/* TPR: write CR8 = 3, then an unknown RDMSR ends. */
+G(tpr64)
+	.code64
+	mov $3, %eax
+L(tpr64, wr) mov %rax, %cr8
+L(tpr64, after)
+	mov $0x12345, %ecx
+	rdmsr
+	hlt
+E(tpr64)
+
+/* ------------------------------------------------------------------------ */
+/* Events.                                                                   */
+
+G(intr16)
+	.code16
+	sti
+L(intr16, ready) REPORT
+L(intr16, spin) 1:
+	cmpb $0, D(0)
+	je 1b
+	out %al, $PORT_DONE
+	hlt
+L(intr16, handler)
+	movb $1, D(0)
+	out %al, $PORT_HANDLER
+	iret
+E(intr16)
+
+G(intr64)
+	.code64
+L(intr64, ready) REPORT
+L(intr64, spin) 1:
+	cmpb $0, D(0)
+	je 1b
+	out %al, $PORT_DONE
+	hlt
+L(intr64, handler)
+	movb $1, D(0)
+	out %al, $PORT_HANDLER
+	iretq
+L(intr64, excp)				/* with an error code */
+	pop %rax
+	movb $1, D(0)
+	out %al, $PORT_HANDLER
+	iretq
+E(intr64)
+
+/* Interrupt window: IF = 0 at entry (host), two OUTs, STI, spin. */
+G(intwin64)
+	.code64
+L(intwin64, ready) REPORT
+	out %al, $PORT_MARK
+	out %al, $PORT_MARK
+	sti
+L(intwin64, spin) 1:
+	cmpb $0, D(0)
+	je 1b
+	out %al, $PORT_DONE
+	hlt
+L(intwin64, handler)
+	movb $1, D(0)
+	out %al, $PORT_HANDLER
+	iretq
+E(intwin64)
+
+	.section .note.GNU-stack, "", @progbits

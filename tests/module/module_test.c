@@ -1,0 +1,500 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * module_test: nvmm.ko through its raw ABI (include/nvmm_ioctl.h), without
+ * libnvmm: ABI and capability ioctls, argument validation, ownership across
+ * open files, comm page mappings, a real-mode guest (IO, CPUID, RDMSR,
+ * nested faults, MEMORY exits, HLT), and the MMU notifier (MADV_DONTNEED,
+ * munmap). Runs in the test VM with nvmm.ko loaded; SKIPs without
+ * /dev/nvmm.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <nvmm.h>
+#include <nvmm_ioctl.h>
+
+static int nfail;
+
+static void
+pass(const char *name)
+{
+	printf("PASS: module/%s\n", name);
+	fflush(stdout);
+}
+
+static void
+fail(const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("FAIL: module/%s: ", name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	nfail++;
+}
+
+#define CHECK(name, cond, ...) do {					\
+	if (!(cond)) {							\
+		fail(name, __VA_ARGS__);				\
+		return;							\
+	}								\
+} while (0)
+
+/* ioctl returning 0 or -errno */
+static int
+xioctl(int fd, unsigned long req, void *arg)
+{
+	return ioctl(fd, req, arg) == -1 ? -errno : 0;
+}
+
+/* The guest, real mode, loaded at GPA 0x1000. */
+extern const unsigned char g_start[], g_end[], g_entry_b[], g_entry_c[];
+__asm__(
+	".pushsection .rodata\n"
+	"g_start:\n"
+	".code16\n"
+	"	mov $0x1234, %ax\n"
+	"	out %al, $0x10\n"		/* IO out port 0x10 */
+	"	mov $0x40000000, %eax\n"
+	"	cpuid\n"			/* in the kernel */
+	"	mov %ebx, %eax\n"
+	"	out %eax, $0x11\n"		/* reports "___ " */
+	"	mov $0x12345678, %ecx\n"
+	"	rdmsr\n"			/* RDMSR exit */
+	"	movb $0x5a, (0x3000)\n"		/* RAM: nested fault in kernel */
+	"	mov (0x3000), %al\n"
+	"	out %al, $0x12\n"
+	"	in $0x13, %al\n"		/* IO in */
+	"	hlt\n"
+	"g_entry_b:\n"
+	"	mov (0x3000), %al\n"
+	"	out %al, $0x14\n"
+	"	hlt\n"
+	"g_entry_c:\n"
+	"	mov (0x8000), %al\n"		/* unmapped: MEMORY exit */
+	"	hlt\n"
+	".code64\n"
+	"g_end:\n"
+	".popsection\n");
+
+#define GUEST_BASE	0x1000
+#define GADDR(sym)	(GUEST_BASE + (uint64_t)((sym) - g_start))
+#define RAM_SIZE	0x8000		/* GPA 0 - 0x8000 */
+
+struct vm {
+	int fd;
+	uint32_t machid;
+	uint8_t *ram;
+	struct nvmm_comm_page *comm;
+};
+
+static void
+set_real_mode(struct nvmm_comm_page *c, uint64_t rip)
+{
+	struct nvmm_x64_state *st = &c->state;
+	int i;
+
+	/* The reset state has CS at 0xF000:FFF0: move it to 0. */
+	for (i = 0; i < NVMM_X64_NSEG; i++) {
+		if (i == NVMM_X64_SEG_GDT || i == NVMM_X64_SEG_IDT ||
+		    i == NVMM_X64_SEG_LDT || i == NVMM_X64_SEG_TR)
+			continue;
+		st->segs[i].selector = 0;
+		st->segs[i].base = 0;
+		st->segs[i].limit = 0xFFFF;
+	}
+	st->gprs[NVMM_X64_GPR_RIP] = rip;
+	c->state_commit |= NVMM_X64_STATE_SEGS | NVMM_X64_STATE_GPRS;
+}
+
+static int
+run(struct vm *vm, struct nvmm_x86_exit *exit)
+{
+	struct nvmm_ioc_vcpu_run r;
+	int err;
+
+	memset(&r, 0, sizeof(r));
+	r.machid = vm->machid;
+	r.cpuid = 0;
+	do {
+		err = xioctl(vm->fd, NVMM_IOC_VCPU_RUN, &r);
+	} while (err == 0 && r.exit.reason == NVMM_VCPU_EXIT_NONE);
+	*exit = r.exit;
+	return err;
+}
+
+static void
+test_abi(int fd)
+{
+	struct nvmm_ioc_abi abi;
+	struct nvmm_capability cap;
+
+	memset(&abi, 0, sizeof(abi));
+	CHECK("abi", xioctl(fd, NVMM_IOC_ABI, &abi) == 0, "NVMM_IOC_ABI: %s",
+	    strerror(errno));
+	CHECK("abi", abi.abi_version == NVMM_IOCTL_ABI_VERSION &&
+	    abi.comm_page_size == 4096, "abi %u page %u", abi.abi_version,
+	    abi.comm_page_size);
+	pass("abi");
+
+	memset(&cap, 0, sizeof(cap));
+	CHECK("capability", xioctl(fd, NVMM_IOC_CAPABILITY, &cap) == 0,
+	    "NVMM_IOC_CAPABILITY: %s", strerror(errno));
+	CHECK("capability", cap.version == NVMM_KERN_VERSION &&
+	    cap.state_size == sizeof(struct nvmm_x64_state) &&
+	    cap.max_machines == 128 && cap.max_vcpus == 256 &&
+	    cap.max_ram == (128ULL << 30) &&
+	    (cap.arch.vcpu_conf_support & NVMM_CAP_ARCH_VCPU_CONF_CPUID) &&
+	    (cap.arch.xcr0_mask & 1) && cap.arch.mxcsr_mask != 0 &&
+	    cap.arch.conf_cpuid_maxops == 32,
+	    "version %u state_size %u machines %u vcpus %u ram %llu "
+	    "conf 0x%llx xcr0 0x%llx mxcsr 0x%x maxops %u", cap.version,
+	    cap.state_size, cap.max_machines, cap.max_vcpus,
+	    (unsigned long long)cap.max_ram,
+	    (unsigned long long)cap.arch.vcpu_conf_support,
+	    (unsigned long long)cap.arch.xcr0_mask, cap.arch.mxcsr_mask,
+	    cap.arch.conf_cpuid_maxops);
+	pass("capability");
+
+	CHECK("bad-ioctl", xioctl(fd, _IOW('N', 99, int), &abi) == -ENOTTY,
+	    "unknown ioctl did not fail with ENOTTY");
+	CHECK("bad-ioctl", ioctl(fd, NVMM_IOC_CAPABILITY, (void *)8) == -1 &&
+	    errno == EFAULT, "bad pointer did not fail with EFAULT");
+	pass("bad-ioctl");
+}
+
+static void
+test_validation(int fd, int fd2)
+{
+	struct nvmm_ioc_machine_create mc;
+	struct nvmm_ioc_machine_destroy md;
+	struct nvmm_ioc_vcpu vc;
+	struct nvmm_ioc_gpa_map gm;
+	struct nvmm_ioc_hva hm;
+	struct nvmm_ioc_ctl ctl;
+	struct nvmm_ioc_mach_info info;
+	void *p;
+
+	CHECK("validation", xioctl(fd, NVMM_IOC_MACHINE_CREATE, &mc) == 0,
+	    "machine create: %s", strerror(errno));
+	vc.machid = mc.machid;
+	vc.cpuid = 256;
+	CHECK("validation", xioctl(fd, NVMM_IOC_VCPU_CREATE, &vc) == -EINVAL,
+	    "cpuid 256 accepted");
+	vc.cpuid = 3;
+	CHECK("validation", xioctl(fd, NVMM_IOC_VCPU_CREATE, &vc) == 0,
+	    "vcpu create");
+	CHECK("validation", xioctl(fd, NVMM_IOC_VCPU_CREATE, &vc) == -EEXIST,
+	    "duplicate vcpu accepted");
+	vc.machid = 500;
+	CHECK("validation", xioctl(fd, NVMM_IOC_VCPU_CREATE, &vc) == -EINVAL,
+	    "machid 500 accepted");
+	vc.machid = mc.machid;
+	vc.cpuid = 4;
+	CHECK("validation", xioctl(fd, NVMM_IOC_VCPU_DESTROY, &vc) == -ENOENT,
+	    "absent vcpu destroyed");
+
+	memset(&hm, 0, sizeof(hm));
+	hm.machid = mc.machid;
+	hm.hva = 0x10001;
+	hm.size = 4096;
+	CHECK("validation", xioctl(fd, NVMM_IOC_HVA_MAP, &hm) == -EINVAL,
+	    "unaligned hva accepted");
+	memset(&gm, 0, sizeof(gm));
+	gm.machid = mc.machid;
+	gm.hva = 0x10000;
+	gm.gpa = 0;
+	gm.size = 4096;
+	gm.prot = PROT_READ;
+	CHECK("validation", xioctl(fd, NVMM_IOC_GPA_MAP, &gm) == -EINVAL,
+	    "gpa map outside any hva map accepted");
+	pass("validation");
+
+	/* Another open file is another owner. */
+	vc.cpuid = 5;
+	CHECK("ownership", xioctl(fd2, NVMM_IOC_VCPU_CREATE, &vc) == -EPERM,
+	    "other file created a vcpu");
+	md.machid = mc.machid;
+	md.rsvd = 0;
+	CHECK("ownership", xioctl(fd2, NVMM_IOC_MACHINE_DESTROY, &md) == -EPERM,
+	    "other file destroyed the machine");
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd2,
+	    (off_t)NVMM_COMM_OFFSET(mc.machid, 3));
+	CHECK("ownership", p == MAP_FAILED && errno == EPERM,
+	    "other file mapped the comm page");
+	pass("ownership");
+
+	/* Comm page mappings. */
+	p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+	    (off_t)NVMM_COMM_OFFSET(mc.machid, 3));
+	CHECK("mmap", p == MAP_FAILED && errno == EINVAL, "2 pages mapped");
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd,
+	    (off_t)NVMM_COMM_OFFSET(mc.machid, 3));
+	CHECK("mmap", p == MAP_FAILED, "private mapping accepted");
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+	    (off_t)NVMM_COMM_OFFSET(mc.machid, 4));
+	CHECK("mmap", p == MAP_FAILED && errno == ENOENT,
+	    "absent vcpu's page mapped");
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+	    (off_t)NVMM_COMM_OFFSET(mc.machid, 3));
+	CHECK("mmap", p != MAP_FAILED, "comm page: %s", strerror(errno));
+	/* The page survives the VCPU: no use after free. */
+	vc.cpuid = 3;
+	CHECK("mmap", xioctl(fd, NVMM_IOC_VCPU_DESTROY, &vc) == 0,
+	    "vcpu destroy");
+	((volatile struct nvmm_comm_page *)p)->stop = 1;
+	munmap(p, 4096);
+	pass("mmap");
+
+	/* MACH_INFO, then close destroys the other file's machines. */
+	CHECK("close-destroys", xioctl(fd2, NVMM_IOC_MACHINE_CREATE, &mc) == 0,
+	    "machine create on fd2");
+	memset(&info, 0, sizeof(info));
+	info.machid = mc.machid;
+	ctl.op = NVMM_CTL_MACH_INFO;
+	ctl.rsvd = 0;
+	ctl.data = (uintptr_t)&info;
+	ctl.size = sizeof(info);
+	CHECK("close-destroys", xioctl(fd2, NVMM_IOC_CTL, &ctl) == 0 &&
+	    info.pid == getpid() && info.nvcpus == 0, "mach info");
+	CHECK("close-destroys", xioctl(fd, NVMM_IOC_CTL, &ctl) == -EPERM,
+	    "mach info of another file's machine");
+	close(fd2);
+	CHECK("close-destroys", xioctl(fd, NVMM_IOC_CTL, &ctl) == -ENOENT,
+	    "machine %u survived its file", mc.machid);
+	pass("close-destroys");
+}
+
+static int
+vm_create(int fd, struct vm *vm)
+{
+	struct nvmm_ioc_machine_create mc;
+	struct nvmm_ioc_vcpu vc;
+	struct nvmm_ioc_hva hm;
+	struct nvmm_ioc_gpa_map gm;
+	void *p;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->fd = fd;
+	memset(&mc, 0, sizeof(mc));
+	if (xioctl(fd, NVMM_IOC_MACHINE_CREATE, &mc))
+		return -1;
+	vm->machid = mc.machid;
+	vc.machid = mc.machid;
+	vc.cpuid = 0;
+	if (xioctl(fd, NVMM_IOC_VCPU_CREATE, &vc))
+		return -1;
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+	    (off_t)NVMM_COMM_OFFSET(mc.machid, 0));
+	if (p == MAP_FAILED)
+		return -1;
+	vm->comm = p;
+	p = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	vm->ram = p;
+	memcpy(vm->ram + GUEST_BASE, g_start, (size_t)(g_end - g_start));
+	memset(&hm, 0, sizeof(hm));
+	hm.machid = mc.machid;
+	hm.hva = (uintptr_t)vm->ram;
+	hm.size = RAM_SIZE;
+	if (xioctl(fd, NVMM_IOC_HVA_MAP, &hm))
+		return -1;
+	memset(&gm, 0, sizeof(gm));
+	gm.machid = mc.machid;
+	gm.hva = (uintptr_t)vm->ram;
+	gm.gpa = 0;
+	gm.size = RAM_SIZE;
+	gm.prot = PROT_READ | PROT_WRITE | PROT_EXEC;
+	if (xioctl(fd, NVMM_IOC_GPA_MAP, &gm))
+		return -1;
+	return 0;
+}
+
+static void
+test_guest(int fd)
+{
+	struct nvmm_x86_exit e;
+	struct nvmm_comm_page *c;
+	struct vm vm;
+	uint64_t *g;
+	int err;
+
+	CHECK("guest-setup", vm_create(fd, &vm) == 0, "%s", strerror(errno));
+	c = vm.comm;
+	g = c->state.gprs;
+	CHECK("reset-state", c->state_cached == 0, "state_cached 0x%llx",
+	    (unsigned long long)c->state_cached);
+	c->state_wanted = NVMM_X64_STATE_ALL;
+	{
+		struct nvmm_ioc_vcpu vc = { vm.machid, 0 };
+		CHECK("reset-state", xioctl(fd, NVMM_IOC_VCPU_GETSTATE, &vc) == 0,
+		    "getstate");
+	}
+	CHECK("reset-state", c->state_cached == NVMM_X64_STATE_ALL &&
+	    g[NVMM_X64_GPR_RIP] == 0xFFF0 && g[NVMM_X64_GPR_RDX] == 0x600 &&
+	    c->state.segs[NVMM_X64_SEG_CS].selector == 0xF000 &&
+	    c->state.segs[NVMM_X64_SEG_CS].base == 0xFFFF0000 &&
+	    c->state.crs[NVMM_X64_CR_CR0] == 0x60000010 &&
+	    c->state.msrs[NVMM_X64_MSR_PAT] == 0x0007040600070406ULL &&
+	    c->state.fpu.fx_mxcsr == 0x1F80,
+	    "rip 0x%llx cs 0x%x cr0 0x%llx", (unsigned long long)g[16],
+	    c->state.segs[1].selector,
+	    (unsigned long long)c->state.crs[0]);
+	pass("reset-state");
+
+	set_real_mode(c, GUEST_BASE);
+	err = run(&vm, &e);
+	CHECK("io-out", err == 0 && e.reason == NVMM_VCPU_EXIT_IO &&
+	    !e.u.io.in && e.u.io.port == 0x10 && e.u.io.operand_size == 1 &&
+	    /* 0: the CPU did not say (QEMU); libnvmm decodes it */
+	    (e.u.io.address_size == 2 || e.u.io.address_size == 0) &&
+	    !e.u.io.str && !e.u.io.rep &&
+	    e.u.io.npc == GUEST_BASE + 5,
+	    "err %d reason 0x%llx port 0x%x in %d size %u asize %u npc 0x%llx",
+	    err, (unsigned long long)e.reason, e.u.io.port, e.u.io.in,
+	    e.u.io.operand_size, e.u.io.address_size,
+	    (unsigned long long)e.u.io.npc);
+	CHECK("io-out", (c->state_cached & NVMM_X64_STATE_GPRS) &&
+	    (g[NVMM_X64_GPR_RAX] & 0xFFFF) == 0x1234 &&
+	    g[NVMM_X64_GPR_RIP] == GUEST_BASE + 3,
+	    "pre-cached state: cached 0x%llx rax 0x%llx rip 0x%llx",
+	    (unsigned long long)c->state_cached,
+	    (unsigned long long)g[NVMM_X64_GPR_RAX],
+	    (unsigned long long)g[NVMM_X64_GPR_RIP]);
+	pass("io-out");
+
+	g[NVMM_X64_GPR_RIP] = e.u.io.npc;
+	c->state_commit |= NVMM_X64_STATE_GPRS;
+	err = run(&vm, &e);
+	CHECK("cpuid", err == 0 && e.reason == NVMM_VCPU_EXIT_IO &&
+	    e.u.io.port == 0x11 && e.u.io.operand_size == 4 &&
+	    (uint32_t)g[NVMM_X64_GPR_RAX] == 0x205f5f5f,
+	    "reason 0x%llx port 0x%x eax 0x%llx",
+	    (unsigned long long)e.reason, e.u.io.port,
+	    (unsigned long long)g[NVMM_X64_GPR_RAX]);
+	pass("cpuid");
+
+	g[NVMM_X64_GPR_RIP] = e.u.io.npc;
+	c->state_commit |= NVMM_X64_STATE_GPRS;
+	err = run(&vm, &e);
+	CHECK("rdmsr", err == 0 && e.reason == NVMM_VCPU_EXIT_RDMSR &&
+	    e.u.rdmsr.msr == 0x12345678 &&
+	    e.u.rdmsr.npc == g[NVMM_X64_GPR_RIP] + 2,
+	    "reason 0x%llx msr 0x%x npc 0x%llx rip 0x%llx",
+	    (unsigned long long)e.reason, e.u.rdmsr.msr,
+	    (unsigned long long)e.u.rdmsr.npc,
+	    (unsigned long long)g[NVMM_X64_GPR_RIP]);
+	pass("rdmsr");
+
+	g[NVMM_X64_GPR_RIP] = e.u.rdmsr.npc;
+	c->state_commit |= NVMM_X64_STATE_GPRS;
+	err = run(&vm, &e);
+	CHECK("ram-fault", err == 0 && e.reason == NVMM_VCPU_EXIT_IO &&
+	    e.u.io.port == 0x12 && (g[NVMM_X64_GPR_RAX] & 0xFF) == 0x5a &&
+	    vm.ram[0x3000] == 0x5a, "reason 0x%llx port 0x%x al 0x%llx ram 0x%x",
+	    (unsigned long long)e.reason, e.u.io.port,
+	    (unsigned long long)(g[NVMM_X64_GPR_RAX] & 0xFF), vm.ram[0x3000]);
+	pass("ram-fault");
+
+	g[NVMM_X64_GPR_RIP] = e.u.io.npc;
+	c->state_commit |= NVMM_X64_STATE_GPRS;
+	err = run(&vm, &e);
+	CHECK("io-in", err == 0 && e.reason == NVMM_VCPU_EXIT_IO &&
+	    e.u.io.in && e.u.io.port == 0x13 && e.u.io.operand_size == 1,
+	    "reason 0x%llx", (unsigned long long)e.reason);
+	pass("io-in");
+
+	g[NVMM_X64_GPR_RIP] = e.u.io.npc;
+	c->state_commit |= NVMM_X64_STATE_GPRS;
+	err = run(&vm, &e);
+	CHECK("hlt", err == 0 && e.reason == NVMM_VCPU_EXIT_HALTED &&
+	    g[NVMM_X64_GPR_RIP] == GADDR(g_entry_b),
+	    "reason 0x%llx rip 0x%llx", (unsigned long long)e.reason,
+	    (unsigned long long)g[NVMM_X64_GPR_RIP]);
+	pass("hlt");
+
+	/* The notifier: the host drops the page, the guest sees a new one. */
+	CHECK("madv-dontneed", madvise(vm.ram + 0x3000, 4096,
+	    MADV_DONTNEED) == 0, "madvise: %s", strerror(errno));
+	vm.ram[0x3000] = 0x77;
+	g[NVMM_X64_GPR_RIP] = GADDR(g_entry_b);
+	c->state_commit |= NVMM_X64_STATE_GPRS;
+	err = run(&vm, &e);
+	CHECK("madv-dontneed", err == 0 && e.reason == NVMM_VCPU_EXIT_IO &&
+	    e.u.io.port == 0x14 && (g[NVMM_X64_GPR_RAX] & 0xFF) == 0x77,
+	    "guest read 0x%llx, host page holds 0x77 (stale nested entry)",
+	    (unsigned long long)(g[NVMM_X64_GPR_RAX] & 0xFF));
+	pass("madv-dontneed");
+
+	g[NVMM_X64_GPR_RIP] = GADDR(g_entry_c);
+	c->state_commit |= NVMM_X64_STATE_GPRS;
+	err = run(&vm, &e);
+	CHECK("memory-exit", err == 0 && e.reason == NVMM_VCPU_EXIT_MEMORY &&
+	    e.u.mem.gpa == 0x8000 && e.u.mem.prot == PROT_READ,
+	    "reason 0x%llx gpa 0x%llx prot %d", (unsigned long long)e.reason,
+	    (unsigned long long)e.u.mem.gpa, e.u.mem.prot);
+	CHECK("memory-exit", (c->state_cached & NVMM_X64_STATE_CRS) &&
+	    g[NVMM_X64_GPR_RIP] == GADDR(g_entry_c), "state not pre-cached");
+	pass("memory-exit");
+
+	/* munmap: the guest access becomes a MEMORY exit, never freed memory. */
+	CHECK("munmap", munmap(vm.ram + 0x3000, 4096) == 0, "munmap");
+	g[NVMM_X64_GPR_RIP] = GADDR(g_entry_b);
+	c->state_commit |= NVMM_X64_STATE_GPRS;
+	err = run(&vm, &e);
+	CHECK("munmap", err == 0 && e.reason == NVMM_VCPU_EXIT_MEMORY &&
+	    e.u.mem.gpa == 0x3000, "reason 0x%llx gpa 0x%llx",
+	    (unsigned long long)e.reason, (unsigned long long)e.u.mem.gpa);
+	pass("munmap");
+
+	/* stop: the next run returns STOPPED once. */
+	c->stop = 1;
+	err = run(&vm, &e);
+	CHECK("stop", err == 0 && e.reason == NVMM_VCPU_EXIT_STOPPED &&
+	    c->stop == 0, "reason 0x%llx stop %d", (unsigned long long)e.reason,
+	    c->stop);
+	pass("stop");
+
+	/* An invalid event makes RUN fail with EINVAL. */
+	c->event.type = 7;
+	c->event_commit = true;
+	err = run(&vm, &e);
+	CHECK("bad-event", err == -EINVAL, "err %d", err);
+	c->event_commit = false;
+	pass("bad-event");
+}
+
+int
+main(void)
+{
+	int fd, fd2;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	fd = open("/dev/nvmm", O_RDWR);	/* no O_CLOEXEC needed on Linux */
+	if (fd == -1) {
+		printf("SKIP: module: /dev/nvmm: %s\n", strerror(errno));
+		return 0;
+	}
+	fd2 = open("/dev/nvmm", O_RDWR | O_CLOEXEC);
+	if (fd2 == -1) {
+		printf("FAIL: module/open: second open: %s\n", strerror(errno));
+		return 1;
+	}
+	test_abi(fd);
+	test_validation(fd, fd2);
+	test_guest(fd);
+	close(fd);
+	return nfail ? 1 : 0;
+}

@@ -1,0 +1,16 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# tests/tools: nvmmctl, the manual pages and `make install`.
+#   nvmmctl.sh        exit statuses and output of nvmmctl on this host
+#   man-lint.sh       mandoc -Tlint -Wwarning on every page of man/
+#   install.sh        install into a DESTDIR, build examples/hello through
+#                     pkg-config (static and shared), uninstall
+#   nvmmctl_vmtest    nvmmctl on a working backend, in the test VM
+
+$(eval $(call static_prog_rule,tests/tools/nvmmctl_vmtest-static,tests/tools/nvmmctl_vmtest.c tools/nvmmctl.c,-DNVMMCTL_NO_MAIN))
+VM_TEST_PROGS += $(O)/tests/tools/nvmmctl_vmtest-static
+
+CHECK_SCRIPTS += tests/tools/nvmmctl.sh tests/tools/man-lint.sh tests/tools/install.sh
+
+# The scripts need nvmmctl built (check's own prerequisites are programs
+# only).
+check: $(O)/tools/nvmmctl
