@@ -949,11 +949,37 @@ finish_rep(struct lib_machine *lm, struct kvm_cpu *c, uint64_t rip0)
 	c->commit |= NVMM_X64_STATE_GPRS;
 }
 
+/*
+ * After the callbacks of one exit: let KVM finish the instruction. Returns
+ * 0 when it is done, 1 when KVM stopped at another exit of `kind` for the
+ * same instruction (the next elements of a REP string), 2 when it stopped
+ * at another exit, to be reported by the next run, -1 on error.
+ */
+static int
+assist_continue(struct lib_vcpu *lv, uint32_t kind, unsigned *rounds)
+{
+	struct kvm_cpu *c = lv->be;
+	int r;
+
+	r = complete_now(lv);
+	if (r == -1)
+		return -1;
+	c->cached &= c->commit;
+	if (r == 0)
+		return 0;
+	if (c->run->exit_reason != kind || ++*rounds >= ASSIST_MAX_ROUNDS) {
+		c->deferred_exit = true;
+		return 2;
+	}
+	return 1;
+}
+
 static int
 kvm_assist_io(struct lib_machine *lm, struct lib_vcpu *lv)
 {
 	struct kvm_cpu *c = lv->be;
 	struct kvm_run *run = c->run;
+	uint64_t rip0 = run->s.regs.regs.rip;
 	struct nvmm_io io;
 	unsigned rounds = 0;
 	int r;
@@ -963,8 +989,6 @@ kvm_assist_io(struct lib_machine *lm, struct lib_vcpu *lv)
 		errno = EINVAL;
 		return -1;
 	}
-	uint64_t rip0 = run->s.regs.regs.rip;
-
 	io.mach = lm->user;
 	io.vcpu = lv->user;
 	for (;;) {
@@ -982,19 +1006,11 @@ kvm_assist_io(struct lib_machine *lm, struct lib_vcpu *lv)
 			return 0;
 		}
 		/* String IO: KVM moves memory and updates RCX/RSI/RDI. */
-		r = complete_now(lv);
-		if (r == -1)
-			return -1;
-		c->cached &= c->commit;
-		if (r == 0) {
+		r = assist_continue(lv, KVM_EXIT_IO, &rounds);
+		if (r == 0)
 			finish_rep(lm, c, rip0);
-			return 0;
-		}
-		if (run->exit_reason != KVM_EXIT_IO || ++rounds >= ASSIST_MAX_ROUNDS) {
-			c->deferred_exit = true;
-			return 0;
-		}
-		/* The next elements of the same REP instruction. */
+		if (r != 1)
+			return r == -1 ? -1 : 0;
 		c->pending = KVM_PENDING_IO_STRING;
 		if (run->io.direction == KVM_EXIT_IO_IN)
 			memset(buf, 0xFF, (size_t)run->io.size * run->io.count);
@@ -1022,17 +1038,13 @@ kvm_assist_mem(struct lib_machine *lm, struct lib_vcpu *lv)
 		mem.size = run->mmio.len;
 		mem.data = run->mmio.data;
 		lv->cbs.mem(&mem);
-		/* KVM finishes the instruction: RIP and, for a read, the register. */
-		r = complete_now(lv);
-		if (r == -1)
-			return -1;
-		c->cached &= c->commit;
-		if (r == 0)
-			return 0;	/* a finished REP string may still sit at RIP */
-		if (run->exit_reason != KVM_EXIT_MMIO || ++rounds >= ASSIST_MAX_ROUNDS) {
-			c->deferred_exit = true;
-			return 0;
-		}
+		/*
+		 * KVM finishes the instruction: RIP and, for a read, the
+		 * register. A finished REP string may still sit at RIP.
+		 */
+		r = assist_continue(lv, KVM_EXIT_MMIO, &rounds);
+		if (r != 1)
+			return r == -1 ? -1 : 0;
 		c->pending = KVM_PENDING_MMIO;
 		if (!run->mmio.is_write)
 			memset(run->mmio.data, 0xFF, sizeof(run->mmio.data));
