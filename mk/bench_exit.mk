@@ -14,3 +14,16 @@ bench-vm: $(O)/bench/exit_roundtrip-static
 	    "$(O)/bench/exit_roundtrip-static 5000"; \
 	  cat $(O)/tests/vm/vm-bench/results.log 2>/dev/null | grep -v '^\(PASS\|FAIL\|SKIP\): ' || true; \
 	fi
+
+# bench/exit_nvmm_vs_kvm: exit round trip through nvmm.ko vs kvm_amd, each
+# in its own boot of the same test VM configuration (the modules cannot
+# share a boot: bench/exit_nvmm_vs_kvm.sh), printed as ratios.
+$(eval $(call static_prog_rule,bench/exit_nvmm_vs_kvm-static,bench/exit_nvmm_vs_kvm.c,))
+
+.PHONY: bench-nvmm-vs-kvm
+bench: bench-nvmm-vs-kvm
+bench-nvmm-vs-kvm: $(O)/bench/exit_nvmm_vs_kvm-static
+	@if [ -d "$(NVMM_KDIR)" ]; then \
+	  $(MAKE) --no-print-directory $(NVMM_KO) >/dev/null || exit 1; fi
+	@echo "== exit_nvmm_vs_kvm: nvmm.ko vs kvm_amd (two boots of the test VM)"
+	@O=$(O) sh bench/exit_nvmm_vs_kvm.sh $(O)/bench/exit_nvmm_vs_kvm-static 5000

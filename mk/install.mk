@@ -10,6 +10,8 @@
 #   sbin/nvmmctl
 #   share/man/man3/libnvmm.3 (+ one link per function: nvmm_init.3 ...),
 #   share/man/man4/nvmm.4, share/man/man8/nvmmctl.8
+# nvmm.ko, its udev rule and DKMS are installed by kernel/Makefile instead
+# (make -C kernel install, or make module-install; see kernel/README.md).
 # Every directory can be set on its own (INCLUDEDIR, LIBDIR, PKGCONFIGDIR,
 # SBINDIR, MANDIR). `make uninstall` with the same variables removes exactly
 # these files, and leaves directories in place.

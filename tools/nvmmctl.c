@@ -641,7 +641,8 @@ cmd_list(void)
 		memset(&info, 0, sizeof(info));
 		info.machid = id;
 		if (nvmm_ctl(NVMM_CTL_MACH_INFO, &info, sizeof(info)) == -1) {
-			if (errno == ENOENT)
+			/* No machine there, or another owner's (no root owner yet). */
+			if (errno == ENOENT || errno == EPERM)
 				continue;
 			fflush(stdout);
 			fprintf(stderr, "%s: nvmm_ctl(NVMM_CTL_MACH_INFO, "

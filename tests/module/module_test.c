@@ -3,18 +3,23 @@
  * module_test: nvmm.ko through its raw ABI (include/nvmm_ioctl.h), without
  * libnvmm: ABI and capability ioctls, argument validation, ownership across
  * open files, comm page mappings, a real-mode guest (IO, CPUID, RDMSR,
- * nested faults, MEMORY exits, HLT), and the MMU notifier (MADV_DONTNEED,
- * munmap). Runs in the test VM with nvmm.ko loaded; SKIPs without
+ * nested faults, MEMORY exits, HLT), the MMU notifier (MADV_DONTNEED,
+ * munmap, munmap from another thread while the guest runs), the machine
+ * limit (max_machines, ENOBUFS) and ownership across processes. Runs in the
+ * test VM with nvmm.ko loaded at its default parameters; SKIPs without
  * /dev/nvmm.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <nvmm.h>
@@ -58,7 +63,8 @@ xioctl(int fd, unsigned long req, void *arg)
 }
 
 /* The guest, real mode, loaded at GPA 0x1000. */
-extern const unsigned char g_start[], g_end[], g_entry_b[], g_entry_c[];
+extern const unsigned char g_start[], g_end[], g_entry_b[], g_entry_c[],
+    g_entry_d[];
 __asm__(
 	".pushsection .rodata\n"
 	"g_start:\n"
@@ -82,6 +88,13 @@ __asm__(
 	"	hlt\n"
 	"g_entry_c:\n"
 	"	mov (0x8000), %al\n"		/* unmapped: MEMORY exit */
+	"	hlt\n"
+	"g_entry_d:\n"				/* spins until 0x4000 changes */
+	"1:	incw (0x5000)\n"
+	"	mov (0x4000), %al\n"
+	"	cmp $0x5a, %al\n"
+	"	je 1b\n"
+	"	out %al, $0x15\n"
 	"	hlt\n"
 	".code64\n"
 	"g_end:\n"
@@ -476,6 +489,233 @@ test_guest(int fd)
 	pass("bad-event");
 }
 
+/*
+ * max_machines (128 by default): one process creates them all, each with a
+ * VCPU; the next one fails with ENOBUFS; all are destroyed and a slot is
+ * usable again.
+ */
+static void
+test_limit(void)
+{
+	struct nvmm_ioc_machine_create mc;
+	struct nvmm_ioc_machine_destroy md;
+	struct nvmm_ioc_vcpu vc;
+	uint32_t ids[128];
+	unsigned int n = 0, i;
+	int fd, err = 0;
+
+	fd = open("/dev/nvmm", O_RDWR | O_CLOEXEC);
+	CHECK("limit-128", fd != -1, "open: %s", strerror(errno));
+	while (n < 128) {
+		memset(&mc, 0, sizeof(mc));
+		err = xioctl(fd, NVMM_IOC_MACHINE_CREATE, &mc);
+		if (err)
+			break;
+		ids[n++] = mc.machid;
+		vc.machid = mc.machid;
+		vc.cpuid = 0;
+		err = xioctl(fd, NVMM_IOC_VCPU_CREATE, &vc);
+		if (err)
+			break;
+	}
+	if (n < 128 || err) {
+		close(fd);
+		fail("limit-128", "machine %u: %s", n, strerror(-err));
+		return;
+	}
+	err = xioctl(fd, NVMM_IOC_MACHINE_CREATE, &mc);
+	if (err != -ENOBUFS) {
+		close(fd);
+		fail("limit-128", "machine 129: %s (want ENOBUFS)",
+		    err ? strerror(-err) : "created");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		md.machid = ids[i];
+		md.rsvd = 0;
+		err = xioctl(fd, NVMM_IOC_MACHINE_DESTROY, &md);
+		if (err)
+			break;
+	}
+	if (err) {
+		close(fd);
+		fail("limit-128", "destroy %u: %s", ids[i], strerror(-err));
+		return;
+	}
+	err = xioctl(fd, NVMM_IOC_MACHINE_CREATE, &mc);
+	close(fd);
+	CHECK("limit-128", err == 0, "create after destroying all: %s",
+	    strerror(-err));
+	pass("limit-128");
+}
+
+/*
+ * Two processes: the child opens /dev/nvmm itself and cannot touch the
+ * parent's machine, the parent cannot touch the child's, and the child's
+ * machine goes away when the child exits without closing anything.
+ */
+static void
+test_processes(int fd)
+{
+	struct nvmm_ioc_machine_create mc, cmc;
+	struct nvmm_ioc_machine_destroy md;
+	struct nvmm_ioc_mach_info info;
+	struct nvmm_ioc_ctl ctl;
+	struct nvmm_ioc_vcpu vc;
+	int up[2], down[2], st = 0, bad;
+	pid_t pid;
+	char c = 0;
+
+	memset(&mc, 0, sizeof(mc));
+	CHECK("ownership-process", xioctl(fd, NVMM_IOC_MACHINE_CREATE, &mc) == 0,
+	    "machine create: %s", strerror(errno));
+	CHECK("ownership-process", pipe(up) == 0 && pipe(down) == 0, "pipe");
+	pid = fork();
+	CHECK("ownership-process", pid != -1, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		/* exit status: 0 ok, 10+n check n failed */
+		int cfd = open("/dev/nvmm", O_RDWR);
+		void *p;
+
+		if (cfd == -1)
+			_exit(10);
+		vc.machid = mc.machid;
+		vc.cpuid = 0;
+		if (xioctl(cfd, NVMM_IOC_VCPU_CREATE, &vc) != -EPERM)
+			_exit(11);
+		md.machid = mc.machid;
+		md.rsvd = 0;
+		if (xioctl(cfd, NVMM_IOC_MACHINE_DESTROY, &md) != -EPERM)
+			_exit(12);
+		p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, cfd,
+		    (off_t)NVMM_COMM_OFFSET(mc.machid, 0));
+		if (p != MAP_FAILED || errno != EPERM)
+			_exit(13);
+		memset(&cmc, 0, sizeof(cmc));
+		if (xioctl(cfd, NVMM_IOC_MACHINE_CREATE, &cmc) != 0)
+			_exit(14);
+		if (write(up[1], &cmc.machid, sizeof(cmc.machid)) !=
+		    sizeof(cmc.machid))
+			_exit(15);
+		/* wait for the parent's checks; exit with cfd still open */
+		if (read(down[0], &c, 1) != 1)
+			_exit(16);
+		_exit(0);
+	}
+	close(up[1]);
+	close(down[0]);
+	memset(&cmc, 0, sizeof(cmc));
+	if (read(up[0], &cmc.machid, sizeof(cmc.machid)) !=
+	    sizeof(cmc.machid)) {
+		close(down[1]);
+		close(up[0]);
+		waitpid(pid, &st, 0);
+		fail("ownership-process", "child exit status %d",
+		    WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		return;
+	}
+	memset(&info, 0, sizeof(info));
+	info.machid = cmc.machid;
+	ctl.op = NVMM_CTL_MACH_INFO;
+	ctl.rsvd = 0;
+	ctl.data = (uintptr_t)&info;
+	ctl.size = sizeof(info);
+	vc.machid = cmc.machid;
+	vc.cpuid = 0;
+	md.machid = cmc.machid;
+	md.rsvd = 0;
+	bad = 0;
+	if (xioctl(fd, NVMM_IOC_CTL, &ctl) != -EPERM)
+		bad = 1;
+	else if (xioctl(fd, NVMM_IOC_VCPU_CREATE, &vc) != -EPERM)
+		bad = 2;
+	else if (xioctl(fd, NVMM_IOC_MACHINE_DESTROY, &md) != -EPERM)
+		bad = 3;
+	if (write(down[1], &c, 1) != 1)
+		bad = 4;
+	close(down[1]);
+	close(up[0]);
+	CHECK("ownership-process", waitpid(pid, &st, 0) == pid &&
+	    WIFEXITED(st) && WEXITSTATUS(st) == 0, "child: check %d failed "
+	    "(status 0x%x)", WIFEXITED(st) ? WEXITSTATUS(st) - 10 : -1, st);
+	CHECK("ownership-process", bad == 0, "parent check %d: the child's "
+	    "machine %u was reachable", bad, cmc.machid);
+	pass("ownership-process");
+
+	CHECK("exit-destroys", xioctl(fd, NVMM_IOC_CTL, &ctl) == -ENOENT,
+	    "the child's machine %u survived its exit", cmc.machid);
+	md.machid = mc.machid;
+	CHECK("exit-destroys", xioctl(fd, NVMM_IOC_MACHINE_DESTROY, &md) == 0,
+	    "the parent's machine %u is gone", mc.machid);
+	pass("exit-destroys");
+}
+
+/* munmap of guest RAM from another thread while the VCPU runs. */
+struct unmapper {
+	struct vm *vm;
+	int result;	/* 0 ok, 1 guest never ran, 2 munmap failed */
+};
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void *
+unmapper_main(void *arg)
+{
+	struct unmapper *u = arg;
+	volatile uint16_t *count = (volatile uint16_t *)(u->vm->ram + 0x5000);
+	double t0 = now_s();
+
+	/* The guest increments the counter in its loop: it is in guest mode. */
+	while (*count < 100 && now_s() - t0 < 30)
+		usleep(1000);
+	if (*count < 100) {
+		u->result = 1;
+		u->vm->comm->stop = 1;
+		return NULL;
+	}
+	if (munmap(u->vm->ram + 0x4000, 4096) != 0) {
+		u->result = 2;
+		u->vm->comm->stop = 1;
+	}
+	return NULL;
+}
+
+static void
+test_munmap_running(int fd)
+{
+	struct nvmm_x86_exit e;
+	struct unmapper u;
+	pthread_t t;
+	struct vm vm;
+	int err;
+
+	CHECK("munmap-running", vm_create(fd, &vm) == 0, "%s",
+	    strerror(errno));
+	vm.ram[0x4000] = 0x5a;
+	set_real_mode(vm.comm, GADDR(g_entry_d));
+	u.vm = &vm;
+	u.result = 0;
+	CHECK("munmap-running", pthread_create(&t, NULL, unmapper_main, &u) == 0,
+	    "pthread_create");
+	err = run(&vm, &e);
+	pthread_join(t, NULL);
+	CHECK("munmap-running", u.result == 0, "%s", u.result == 1 ?
+	    "the guest loop never ran" : "munmap failed");
+	CHECK("munmap-running", err == 0 && e.reason == NVMM_VCPU_EXIT_MEMORY &&
+	    e.u.mem.gpa == 0x4000, "err %d reason 0x%llx gpa 0x%llx (io port "
+	    "0x%x: the guest read a different page)", err,
+	    (unsigned long long)e.reason, (unsigned long long)e.u.mem.gpa,
+	    e.reason == NVMM_VCPU_EXIT_IO ? e.u.io.port : 0);
+	pass("munmap-running");
+}
+
 int
 main(void)
 {
@@ -493,8 +733,11 @@ main(void)
 		return 1;
 	}
 	test_abi(fd);
+	test_limit();
 	test_validation(fd, fd2);
 	test_guest(fd);
+	test_processes(fd);
+	test_munmap_running(fd);
 	close(fd);
 	return nfail ? 1 : 0;
 }
