@@ -653,7 +653,8 @@ test_processes(int fd)
 /* munmap of guest RAM from another thread while the VCPU runs. */
 struct unmapper {
 	struct vm *vm;
-	int result;	/* 0 ok, 1 guest never ran, 2 munmap failed */
+	int result;	/* 0 ok, 1 guest never ran, 2 munmap failed, 3 no exit */
+	volatile int done;	/* the VCPU run returned */
 };
 
 static double
@@ -683,6 +684,15 @@ unmapper_main(void *arg)
 	if (munmap(u->vm->ram + 0x4000, 4096) != 0) {
 		u->result = 2;
 		u->vm->comm->stop = 1;
+		return NULL;
+	}
+	/* The guest must leave at once; never hang the test. */
+	t0 = now_s();
+	while (!u->done && now_s() - t0 < 30)
+		usleep(1000);
+	if (!u->done) {
+		u->result = 3;
+		u->vm->comm->stop = 1;
 	}
 	return NULL;
 }
@@ -702,12 +712,15 @@ test_munmap_running(int fd)
 	set_real_mode(vm.comm, GADDR(g_entry_d));
 	u.vm = &vm;
 	u.result = 0;
+	u.done = 0;
 	CHECK("munmap-running", pthread_create(&t, NULL, unmapper_main, &u) == 0,
 	    "pthread_create");
 	err = run(&vm, &e);
+	u.done = 1;
 	pthread_join(t, NULL);
 	CHECK("munmap-running", u.result == 0, "%s", u.result == 1 ?
-	    "the guest loop never ran" : "munmap failed");
+	    "the guest loop never ran" : u.result == 2 ? "munmap failed" :
+	    "the VCPU did not leave the guest within 30 s of the munmap");
 	CHECK("munmap-running", err == 0 && e.reason == NVMM_VCPU_EXIT_MEMORY &&
 	    e.u.mem.gpa == 0x4000, "err %d reason 0x%llx gpa 0x%llx (io port "
 	    "0x%x: the guest read a different page)", err,
