@@ -1,8 +1,8 @@
 # bench/exit_roundtrip: libnvmm exit round trip vs raw KVM, in one run.
 # It needs /dev/kvm: on a host without it, `make bench` runs it inside the
 # test VM (kvm_amd under QEMU TCG+SVM) and prints its figures.
-$(eval $(call prog_rule,bench/exit_roundtrip,bench/exit_roundtrip.c,))
-$(eval $(call static_prog_rule,bench/exit_roundtrip-static,bench/exit_roundtrip.c,))
+$(eval $(call prog_rule,bench/exit_roundtrip,bench/exit_roundtrip.c bench/exit_loop.c,))
+$(eval $(call static_prog_rule,bench/exit_roundtrip-static,bench/exit_roundtrip.c bench/exit_loop.c,))
 BENCH_PROGS += $(O)/bench/exit_roundtrip
 
 .PHONY: bench-vm
@@ -10,7 +10,7 @@ bench: bench-vm
 bench-vm: $(O)/bench/exit_roundtrip-static
 	@if [ ! -w /dev/kvm ]; then \
 	  echo "== exit_roundtrip in the test VM (no /dev/kvm on this host)"; \
-	  VM_STAGE=vm-bench VM_PROG_TIMEOUT=600 sh tests/vm/run-vm.sh \
+	  VM_STAGE=vm-bench VM_SMP=1 VM_PROG_TIMEOUT=600 sh tests/vm/run-vm.sh \
 	    "$(O)/bench/exit_roundtrip-static 5000"; \
 	  cat $(O)/tests/vm/vm-bench/results.log 2>/dev/null | grep -v '^\(PASS\|FAIL\|SKIP\): ' || true; \
 	fi
@@ -18,7 +18,7 @@ bench-vm: $(O)/bench/exit_roundtrip-static
 # bench/exit_nvmm_vs_kvm: exit round trip through nvmm.ko vs kvm_amd, each
 # in its own boot of the same test VM configuration (the modules cannot
 # share a boot: bench/exit_nvmm_vs_kvm.sh), printed as ratios.
-$(eval $(call static_prog_rule,bench/exit_nvmm_vs_kvm-static,bench/exit_nvmm_vs_kvm.c,))
+$(eval $(call static_prog_rule,bench/exit_nvmm_vs_kvm-static,bench/exit_nvmm_vs_kvm.c bench/exit_loop.c,))
 
 .PHONY: bench-nvmm-vs-kvm
 bench: bench-nvmm-vs-kvm
