@@ -737,7 +737,7 @@ complete_now(struct lib_vcpu *lv)
  * then the user's values (or the view of the exit) overwrite its result.
  */
 static int
-settle_pending(struct lib_machine *lm, struct lib_vcpu *lv)
+settle_pending(struct lib_vcpu *lv)
 {
 	struct kvm_cpu *c = lv->be;
 	int r;
@@ -755,11 +755,8 @@ settle_pending(struct lib_machine *lm, struct lib_vcpu *lv)
 		return 0;
 	}
 	r = complete_now(lv);
-	if (r == 1) {
-		/* A new exit while finishing: report it at this run. */
-		(void)lm;
-		c->deferred_exit = true;
-	}
+	if (r == 1)
+		c->deferred_exit = true;	/* a new exit: report it now */
 	return r == -1 ? -1 : 0;
 }
 
@@ -839,7 +836,7 @@ kvm_vcpu_run(struct lib_machine *lm, struct lib_vcpu *lv)
 	}
 	if (c->deferred_exit || (c->commit & NVMM_X64_STATE_GPRS) ||
 	    c->pending == KVM_PENDING_MSR) {
-		if (!c->deferred_exit && settle_pending(lm, lv) == -1)
+		if (!c->deferred_exit && settle_pending(lv) == -1)
 			return -1;
 		if (c->deferred_exit) {
 			c->deferred_exit = false;
@@ -859,15 +856,44 @@ kvm_vcpu_run(struct lib_machine *lm, struct lib_vcpu *lv)
 	if (kvm_state_commit(c) == -1)
 		return -1;
 
-	run->request_interrupt_window = c->int_window;
-	c->tid = current_tid();
-	r = ioctl(c->fd, KVM_RUN, 0);
-	c->tid = 0;
-	c->has_run = true;
-	c->pending = KVM_PENDING_NONE;
-	c->cached = 0;
-	run->kvm_dirty_regs = 0;
-	run->s.regs.events.flags &= ~(uint32_t)KVM_VCPUEVENT_VALID_NMI_PENDING;
+	for (unsigned probes = 0;; probes++) {
+		/*
+		 * KVM gives no exit when an NMI handler's IRET unblocks NMIs.
+		 * While NMI_READY is owed, an interrupt window stands in: it
+		 * opens at that IRET whenever the interrupted code had IF=1.
+		 * Otherwise NMI_READY comes at the next run (window_exit_due).
+		 */
+		bool probe = c->nmi_window && !c->int_window &&
+		    (run->s.regs.events.nmi.masked ||
+		    run->s.regs.events.nmi.pending);
+
+		run->request_interrupt_window = c->int_window || probe;
+		c->tid = current_tid();
+		r = ioctl(c->fd, KVM_RUN, 0);
+		c->tid = 0;
+		c->has_run = true;
+		c->pending = KVM_PENDING_NONE;
+		c->cached = 0;
+		run->kvm_dirty_regs = 0;
+		run->s.regs.events.flags &=
+		    ~(uint32_t)KVM_VCPUEVENT_VALID_NMI_PENDING;
+		if (r == -1 || !probe ||
+		    run->exit_reason != KVM_EXIT_IRQ_WINDOW_OPEN)
+			break;
+		if (!run->s.regs.events.nmi.masked) {
+			memset(&c->exit.u, 0, sizeof(c->exit.u));
+			c->exit.reason = NVMM_VCPU_EXIT_NMI_READY;
+			c->nmi_window = false;
+			fill_exitstate(c);
+			return 0;
+		}
+		/* IF=1 inside the handler: keep going, but yield at times. */
+		if (probes == 64 || lv->stop) {
+			c->exit.reason = NVMM_VCPU_EXIT_NONE;
+			fill_exitstate(c);
+			return 0;
+		}
+	}
 	if (r == -1) {
 		if (errno != EINTR && errno != EAGAIN)
 			return -1;

@@ -315,6 +315,30 @@ test_nmi_window(void)
 	vm_destroy(vm);
 }
 
+/*
+ * The same with IF=1 in the interrupted code: NMI_READY is the exit right
+ * after the handler's IRET, before the guest goes on (on every backend:
+ * the KVM backend sees the IRET through the interrupt window it opens).
+ */
+static void
+test_nmi_window_if1(void)
+{
+	struct nvmm_vcpu v;
+	struct vm *vm = intr64_vm(&v, 0x202);
+	struct nvmm_vcpu_exit *e;
+
+	idt_set(vm, MODE_LONG64, 2, GUEST_ADDR(intr64, handler));
+	GUEST_REPORT(vm, &v);
+	inject(vm, &v, NVMM_VCPU_EVENT_INTR, 2, 0);
+	EXPECT_OUT(vm, &v, PORT_HANDLER);
+	ASSERT_EQ(v.exit->exitstate.nmi_window_exiting, 1);
+	e = EXPECT_EXIT(vm, &v, NVMM_VCPU_EXIT_NMI_READY);
+	ASSERT_EQ(e->exitstate.nmi_window_exiting, 0);
+	/* NMI_READY came at the IRET (just before or after it), not later. */
+	finish_handler(vm, &v, false);
+	vm_destroy(vm);
+}
+
 static void
 test_exitstate_shadow(void)
 {
@@ -620,6 +644,7 @@ const struct test_case event_cases[] = {
 	TEST_CASE(event_invalid, "invalid events -> EINVAL, nothing left pending"),
 	TEST_CASE(int_window, "int_window_exiting -> INT_READY once IF=1, exitstate"),
 	TEST_CASE(nmi_window, "NMI window: armed in the handler, NMI_READY after IRET"),
+	TEST_CASE(nmi_window_if1, "NMI window, IF=1 outside: NMI_READY right at the IRET"),
 	TEST_CASE(exitstate_shadow, "exitstate.int_shadow after MOV SS"),
 	TEST_CASE(vcpu_threads, "4 VCPUs on 4 threads, exact OUT counts each"),
 	TEST_CASE(stop_signal, "nvmm_vcpu_stop in a SIGUSR1 handler -> STOPPED, then resumes"),
