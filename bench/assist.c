@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "fake_nvmm.h"
+#include "bench_time.h"
 #include "x86_assist.h"
 #include "x86_decode.h"
 #include "x86_emul.h"
@@ -24,23 +25,6 @@
 #define ROUNDS	7
 
 static volatile uint32_t device_reg;
-
-static double
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 static int
 dev_read(void *ctx, int seg, uint64_t off, void *buf, size_t size)
@@ -81,14 +65,14 @@ bench_decode(unsigned n)
 	double t0, t1;
 	unsigned i, sink = 0;
 
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	for (i = 0; i < n; i++) {
 		const uint8_t *e = mix[i & 7];
 
 		if (x86_decode(e + 1, e[0], X86_CODE64, &in) == 0)
 			sink += in.len;
 	}
-	t1 = now_ns();
+	t1 = bench_now_ns();
 	if (sink == 0)
 		printf("decode failed\n");
 	return (t1 - t0) / n;
@@ -106,7 +90,7 @@ bench_core(unsigned n)
 
 	g[NVMM_X64_GPR_RFLAGS] = 2;
 	g[NVMM_X64_GPR_RDI] = 0xfee00000;
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	for (i = 0; i < n; i++) {
 		g[NVMM_X64_GPR_RAX] = i;
 		if (x86_decode(code, sizeof(code), X86_CODE64, &in) == -1 ||
@@ -115,7 +99,7 @@ bench_core(unsigned n)
 			exit(1);
 		}
 	}
-	t1 = now_ns();
+	t1 = bench_now_ns();
 	return (t1 - t0) / n;
 }
 
@@ -173,7 +157,7 @@ bench_assist(unsigned n, bool bytes)
 	setup_fake64();
 	fake.exit.u.mem.inst_len = bytes ? 2 : 0;
 	fake.state.gprs[NVMM_X64_GPR_RDI] = 0x100000;	/* gpa 1 MiB: MMIO */
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	for (i = 0; i < n; i++) {
 		fake.state.gprs[NVMM_X64_GPR_RIP] = 0x1000;
 		fake.state.gprs[NVMM_X64_GPR_RAX] = i;
@@ -182,7 +166,7 @@ bench_assist(unsigned n, bool bytes)
 			exit(1);
 		}
 	}
-	t1 = now_ns();
+	t1 = bench_now_ns();
 	if (device_reg != n - 1) {
 		printf("assist wrote %u, expected %u\n", device_reg, n - 1);
 		exit(1);
@@ -198,9 +182,8 @@ report(const char *name, double (*fn)(unsigned, bool), bool arg, unsigned n)
 
 	for (i = 0; i < ROUNDS; i++)
 		r[i] = fn(n, arg);
-	qsort(r, ROUNDS, sizeof(r[0]), cmp_double);
 	printf("%-22s %8.1f ns/insn (median of %d x %u)\n", name,
-	    r[ROUNDS / 2], ROUNDS, n);
+	    bench_median(r, ROUNDS), ROUNDS, n);
 }
 
 static double decode_w(unsigned n, bool a) { (void)a; return bench_decode(n); }

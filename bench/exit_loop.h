@@ -13,14 +13,14 @@
 
 #include <nvmm.h>
 
+#include "bench_time.h"
+
 #define BENCH_RAM_SIZE	0x10000
 #define BENCH_ENTRY	0x1000
 
 extern const char *bench_name;		/* prefix of failure messages */
 extern unsigned long bench_io_count;	/* io callbacks seen */
 
-double bench_now_ns(void);
-double bench_median(double *v, int n);
 void bench_die(const char *what) __attribute__((noreturn));
 /* Fresh guest RAM with the loop at BENCH_ENTRY. */
 uint8_t *bench_guest_ram(void);

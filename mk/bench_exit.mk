@@ -1,8 +1,8 @@
 # bench/exit_roundtrip: libnvmm exit round trip vs raw KVM, in one run.
 # It needs /dev/kvm: on a host without it, `make bench` runs it inside the
 # test VM (kvm_amd under QEMU TCG+SVM) and prints its figures.
-$(eval $(call prog_rule,bench/exit_roundtrip,bench/exit_roundtrip.c bench/exit_loop.c,))
-$(eval $(call static_prog_rule,bench/exit_roundtrip-static,bench/exit_roundtrip.c bench/exit_loop.c,))
+$(eval $(call prog_rule,bench/exit_roundtrip,bench/exit_roundtrip.c bench/exit_loop.c bench/bench_time.c,))
+$(eval $(call static_prog_rule,bench/exit_roundtrip-static,bench/exit_roundtrip.c bench/exit_loop.c bench/bench_time.c,))
 BENCH_PROGS += $(O)/bench/exit_roundtrip
 
 .PHONY: bench-vm
@@ -18,7 +18,7 @@ bench-vm: $(O)/bench/exit_roundtrip-static
 # bench/exit_nvmm_vs_kvm: exit round trip through nvmm.ko vs kvm_amd, each
 # in its own boot of the same test VM configuration (the modules cannot
 # share a boot: bench/exit_nvmm_vs_kvm.sh), printed as ratios.
-$(eval $(call static_prog_rule,bench/exit_nvmm_vs_kvm-static,bench/exit_nvmm_vs_kvm.c bench/exit_loop.c,))
+$(eval $(call static_prog_rule,bench/exit_nvmm_vs_kvm-static,bench/exit_nvmm_vs_kvm.c bench/exit_loop.c bench/bench_time.c,))
 
 .PHONY: bench-nvmm-vs-kvm
 bench: bench-nvmm-vs-kvm
