@@ -33,9 +33,14 @@ extern unsigned int nvmm_max_machines;
 extern unsigned int nvmm_max_vcpus;
 extern unsigned long nvmm_max_ram;
 
-/* One per open file of /dev/nvmm. */
+/*
+ * One per open file of /dev/nvmm. A root owner (a write-only open by a
+ * process with CAP_SYS_ADMIN) may operate on every machine but creates
+ * none; machines always belong to the ordinary owner that created them.
+ */
 struct nvmm_owner {
 	pid_t pid;
+	bool root;
 };
 
 struct nvmm_gseg {

@@ -4,6 +4,15 @@
  * misc device, ownership (one owner per open file), the machine and VCPU
  * tables, the ioctls and the comm page mappings. See include/nvmm_ioctl.h
  * for the ABI and kernel/nvmm_kern.h for the locking.
+ *
+ * Root owner (as NetBSD's): a file opened write-only is a root owner,
+ * allowed every operation on every machine (nvmmctl list). NetBSD relies
+ * on the device's permissions; here the device may be shared with a group
+ * (99-nvmm.rules), so the open also needs CAP_SYS_ADMIN (else EPERM),
+ * checked once, at open. A root owner creates no machine (EPERM): a
+ * write-only file cannot map comm pages (Linux's mmap needs read access),
+ * so its machines would be unusable; every machine thus has an ordinary
+ * owner and dies with that owner's file, whatever root owners come and go.
  */
 #include <linux/capability.h>
 #include <linux/fs.h>
@@ -42,7 +51,7 @@ static DEFINE_SPINLOCK(nvmm_comm_lock);
 static bool
 owner_ok(struct nvmm_owner *owner, struct nvmm_kmachine *mach)
 {
-	return mach->owner == owner;
+	return owner->root || mach->owner == owner;
 }
 
 /* Returns with mach->lock held (read or write) on success. */
@@ -158,6 +167,8 @@ ioc_machine_create(struct nvmm_owner *owner, void __user *uarg)
 	unsigned int i;
 	int err;
 
+	if (owner->root)
+		return -EPERM;	/* see the top of this file */
 	if (current->mm == NULL)
 		return -EINVAL;
 	mutex_lock(&nvmm_machines_lock);
@@ -638,11 +649,19 @@ static int
 nvmm_open(struct inode *inode, struct file *file)
 {
 	struct nvmm_owner *owner;
+	bool root = false;
 
+	/* O_WRONLY: the root owner. O_RDONLY, O_RDWR and mode 3: an owner. */
+	if ((file->f_mode & (FMODE_READ | FMODE_WRITE)) == FMODE_WRITE) {
+		if (!capable(CAP_SYS_ADMIN))
+			return -EPERM;
+		root = true;
+	}
 	owner = kzalloc(sizeof(*owner), GFP_KERNEL);
 	if (owner == NULL)
 		return -ENOMEM;
 	owner->pid = task_tgid_nr(current);
+	owner->root = root;
 	file->private_data = owner;
 	return nonseekable_open(inode, file);
 }

@@ -12,7 +12,12 @@
  *
  * Machine ids: the module numbers machines host-wide, the library per
  * process; the module's id is kept in lib_machine::be. nvmm_ctl() speaks
- * the module's ids (nvmmctl lists every machine of the host).
+ * the module's ids.
+ *
+ * nvmm_root_init() opens the device write-only, as NetBSD's does: the
+ * module makes that file the root owner (it needs CAP_SYS_ADMIN, else
+ * EPERM), which may query every machine of the host (nvmmctl list) but
+ * creates none; nvmm_init() opens it read-write, an ordinary owner.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -56,9 +61,8 @@ dev_init(bool root, struct nvmm_capability *cap)
 	struct nvmm_ioc_abi abi;
 	int fd = nvmm_fd, err;
 
-	(void)root;	/* every machine belongs to the file that created it */
 	if (fd == -1) {
-		fd = open("/dev/nvmm", O_RDWR | O_CLOEXEC);
+		fd = open("/dev/nvmm", (root ? O_WRONLY : O_RDWR) | O_CLOEXEC);
 		if (fd == -1)
 			return -1;	/* ENOENT without the module */
 		memset(&abi, 0, sizeof(abi));

@@ -5,7 +5,10 @@
  *   nvmmctl identify   the backend libnvmm uses, its versions, limits and
  *                      guest FPU support, and the CPU's virtualization
  *                      features as CPUID (and, if readable, the MSRs) show
- *   nvmmctl list       the live machines (nvmm_root_init + NVMM_CTL_MACH_INFO)
+ *   nvmmctl list       the live machines (nvmm_root_init + NVMM_CTL_MACH_INFO):
+ *                      on the nvmm backend every machine of the host; without
+ *                      CAP_SYS_ADMIN (the root open fails with EPERM) it
+ *                      falls back to nvmm_init and this process's machines
  *
  * Exit status: 0 success, 1 failure (libnvmm cannot be initialized, or a
  * query fails), 2 usage error. See nvmmctl(8).
@@ -222,17 +225,43 @@ init_failed(const char *fn, int err, const struct backend_choice *bc)
 	return 1;
 }
 
+/*
+ * `root`: nvmm_root_init. On the nvmm backend it needs CAP_SYS_ADMIN; when
+ * it fails with EPERM or EACCES, nvmm_init is tried and *root_err (if not
+ * NULL) tells why the root initialization failed (0: it worked).
+ */
 static int
-init_library(bool root, struct backend_choice *bc)
+init_library(bool root, struct backend_choice *bc, int *root_err)
 {
 	const char *fn = root ? "nvmm_root_init" : "nvmm_init";
-	int r;
+	int r, err;
 
+	if (root_err != NULL)
+		*root_err = 0;
 	if (choose_backend(bc) == -1)
 		return 1;
-	r = root ? nvmm_root_init() : nvmm_init();
-	if (r == -1)
+	/*
+	 * The library's default rule would move on to /dev/kvm when the root
+	 * open of /dev/nvmm is refused: keep the backend the probe chose.
+	 */
+	if (root && bc->name != NULL && !bc->from_env &&
+	    setenv("NVMM_BACKEND", bc->name, 1) == -1)
 		return init_failed(fn, errno, bc);
+	r = root ? nvmm_root_init() : nvmm_init();
+	if (r == -1 && root && root_err != NULL && bc->name != NULL &&
+	    strcmp(bc->name, "nvmm") == 0 && (errno == EPERM ||
+	    errno == EACCES)) {
+		*root_err = errno;
+		fn = "nvmm_init";
+		r = nvmm_init();
+	}
+	if (r == -1) {
+		err = errno;
+		if (root_err != NULL && *root_err != 0)
+			fprintf(stderr, "%s: nvmm_root_init: %s\n", progname,
+			    strerror(*root_err));
+		return init_failed(fn, err, bc);
+	}
 	if (bc->name == NULL) {
 		/* Nothing initialized in the probes, but now it does. */
 		bc->name = "unknown";
@@ -595,7 +624,7 @@ cmd_identify(void)
 	struct nvmm_capability cap;
 	int rc;
 
-	rc = init_library(false, &bc);
+	rc = init_library(false, &bc, NULL);
 	if (rc == 0) {
 		if (nvmm_capability(&cap) == -1) {
 			fprintf(stderr, "%s: nvmm_capability: %s\n", progname,
@@ -621,9 +650,9 @@ cmd_list(void)
 	struct nvmm_capability cap;
 	struct nvmm_ctl_mach_info info;
 	unsigned count = 0;
-	int rc;
+	int rc, root_err;
 
-	rc = init_library(true, &bc);
+	rc = init_library(true, &bc, &root_err);
 	if (rc != 0)
 		return rc;
 	if (nvmm_capability(&cap) == -1) {
@@ -641,7 +670,7 @@ cmd_list(void)
 		memset(&info, 0, sizeof(info));
 		info.machid = id;
 		if (nvmm_ctl(NVMM_CTL_MACH_INFO, &info, sizeof(info)) == -1) {
-			/* No machine there, or another owner's (no root owner yet). */
+			/* No machine there, or another owner's (not root). */
 			if (errno == ENOENT || errno == EPERM)
 				continue;
 			fflush(stdout);
@@ -665,6 +694,10 @@ cmd_list(void)
 		printf("Note: on the kvm backend only the calling process's own "
 		    "machines can be listed: KVM has no cross-process view, so "
 		    "machines of other programs never appear here.\n");
+	else if (root_err != 0)
+		printf("Note: only this process's machines are shown: "
+		    "nvmm_root_init failed (%s); listing every machine of the "
+		    "host needs CAP_SYS_ADMIN.\n", strerror(root_err));
 	fflush(stdout);
 	return 0;
 }

@@ -5,9 +5,10 @@
  * open files, comm page mappings, a real-mode guest (IO, CPUID, RDMSR,
  * nested faults, MEMORY exits, HLT), the MMU notifier (MADV_DONTNEED,
  * munmap, munmap from another thread while the guest runs), the machine
- * limit (max_machines, ENOBUFS) and ownership across processes. Runs in the
- * test VM with nvmm.ko loaded at its default parameters; SKIPs without
- * /dev/nvmm.
+ * limit (max_machines, ENOBUFS), ownership across processes and the root
+ * owner (write-only opens with CAP_SYS_ADMIN; nvmm_root_init). Runs in the
+ * test VM, as root, with nvmm.ko loaded at its default parameters; SKIPs
+ * without /dev/nvmm.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,9 +19,12 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/capability.h>
 
 #include <nvmm.h>
 #include <nvmm_ioctl.h>
@@ -650,6 +654,394 @@ test_processes(int fd)
 	pass("exit-destroys");
 }
 
+/* ------------------------------------------------------------------------ */
+/* The root owner                                                            */
+
+#define ROOT_RAM	0x23000		/* 140 KiB: the child's registered RAM */
+
+/* MACH_INFO of machid through fd: 0 or -errno. */
+static int
+mach_info(int fd, uint32_t machid, struct nvmm_ioc_mach_info *info)
+{
+	struct nvmm_ioc_ctl ctl;
+
+	memset(info, 0, sizeof(*info));
+	info->machid = machid;
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.op = NVMM_CTL_MACH_INFO;
+	ctl.data = (uintptr_t)info;
+	ctl.size = sizeof(*info);
+	return xioctl(fd, NVMM_IOC_CTL, &ctl);
+}
+
+/* Drops CAP_SYS_ADMIN from the effective and permitted sets: 0 or -1. */
+static int
+drop_sys_admin(void)
+{
+	struct __user_cap_header_struct hdr;
+	struct __user_cap_data_struct data[2];
+
+	memset(&hdr, 0, sizeof(hdr));
+	memset(data, 0, sizeof(data));
+	hdr.version = _LINUX_CAPABILITY_VERSION_3;
+	if (syscall(SYS_capget, &hdr, data) == -1)
+		return -1;
+	data[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective &= ~CAP_TO_MASK(CAP_SYS_ADMIN);
+	data[CAP_TO_INDEX(CAP_SYS_ADMIN)].permitted &= ~CAP_TO_MASK(CAP_SYS_ADMIN);
+	data[CAP_TO_INDEX(CAP_SYS_ADMIN)].inheritable &= ~CAP_TO_MASK(CAP_SYS_ADMIN);
+	return syscall(SYS_capset, &hdr, data) == -1 ? -1 : 0;
+}
+
+/*
+ * The VMM of the root owner tests: its own process, its own ordinary open
+ * file, a machine with VCPUs 0 and 1, ROOT_RAM bytes registered and the
+ * comm page of VCPU 0 mapped. Writes the machine id to `up`, then waits
+ * for a byte on `down` (or its end) and exits with its file still open;
+ * after the byte it checks that its comm page is still writable (the
+ * parent may have destroyed the machine meanwhile).
+ * Exit status: 0 ok, 30+n step n failed.
+ */
+static void __attribute__((noreturn))
+root_vmm_child(int up, int down)
+{
+	struct nvmm_ioc_machine_create mc;
+	struct nvmm_ioc_vcpu vc;
+	struct nvmm_ioc_hva hm;
+	volatile struct nvmm_comm_page *comm;
+	void *ram, *p;
+	char c;
+	int cfd;
+
+	cfd = open("/dev/nvmm", O_RDWR | O_CLOEXEC);
+	if (cfd == -1)
+		_exit(30);
+	memset(&mc, 0, sizeof(mc));
+	if (xioctl(cfd, NVMM_IOC_MACHINE_CREATE, &mc))
+		_exit(31);
+	for (vc.cpuid = 0; vc.cpuid < 2; vc.cpuid++) {
+		vc.machid = mc.machid;
+		if (xioctl(cfd, NVMM_IOC_VCPU_CREATE, &vc))
+			_exit(32);
+	}
+	ram = mmap(NULL, ROOT_RAM, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ram == MAP_FAILED)
+		_exit(33);
+	memset(&hm, 0, sizeof(hm));
+	hm.machid = mc.machid;
+	hm.hva = (uintptr_t)ram;
+	hm.size = ROOT_RAM;
+	if (xioctl(cfd, NVMM_IOC_HVA_MAP, &hm))
+		_exit(34);
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, cfd,
+	    (off_t)NVMM_COMM_OFFSET(mc.machid, 0));
+	if (p == MAP_FAILED)
+		_exit(35);
+	comm = p;
+	if (write(up, &mc.machid, sizeof(mc.machid)) != sizeof(mc.machid))
+		_exit(36);
+	if (read(down, &c, 1) == 1) {
+		comm->stop = 1;
+		if (comm->stop != 1)
+			_exit(37);
+	}
+	_exit(0);
+}
+
+/*
+ * nvmm_root_init() in its own process (the library is per process):
+ * nvmm_ctl reports the VMM's machine, and the root owner creates none.
+ * Exit status: 0 ok, 40+n step n failed.
+ */
+static void __attribute__((noreturn))
+root_lib_child(uint32_t machid, pid_t vmm)
+{
+	struct nvmm_ctl_mach_info info;
+	struct nvmm_machine m;
+
+	setenv("NVMM_BACKEND", "nvmm", 1);
+	if (nvmm_root_init() == -1)
+		_exit(40);
+	memset(&info, 0, sizeof(info));
+	info.machid = machid;
+	if (nvmm_ctl(NVMM_CTL_MACH_INFO, &info, sizeof(info)) == -1)
+		_exit(41);
+	if (info.pid != vmm || info.nvcpus != 2 || info.nram != ROOT_RAM)
+		_exit(42);
+	if (nvmm_machine_create(&m) != -1 || errno != EPERM)
+		_exit(43);
+	_exit(0);
+}
+
+/* Without CAP_SYS_ADMIN: no root owner. Exit status: 0 ok, 50+n. */
+static void __attribute__((noreturn))
+root_nocap_child(uint32_t machid)
+{
+	struct nvmm_ioc_mach_info info;
+	int f;
+
+	if (drop_sys_admin() == -1)
+		_exit(50);
+	f = open("/dev/nvmm", O_WRONLY | O_CLOEXEC);
+	if (f != -1 || errno != EPERM)
+		_exit(51);
+	/* Still root (uid 0 owns the device): an ordinary owner. */
+	f = open("/dev/nvmm", O_RDWR | O_CLOEXEC);
+	if (f == -1)
+		_exit(52);
+	if (mach_info(f, machid, &info) != -EPERM)
+		_exit(53);
+	setenv("NVMM_BACKEND", "nvmm", 1);
+	if (nvmm_root_init() != -1 || errno != EPERM)
+		_exit(54);
+	if (nvmm_init() == -1)
+		_exit(55);
+	_exit(0);
+}
+
+/* Waits for child pid: its exit status, or -1. */
+static int
+child_status(pid_t pid)
+{
+	int st;
+
+	if (pid == -1)
+		return -1;
+	while (waitpid(pid, &st, 0) == -1) {
+		if (errno != EINTR)
+			return -1;
+	}
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void
+test_root_owner(int fd)
+{
+	struct nvmm_ioc_machine_create mc;
+	struct nvmm_ioc_machine_destroy md;
+	struct nvmm_ioc_mach_info info;
+	struct nvmm_ioc_vcpu vc;
+	struct nvmm_ioc_vcpu_run vr;
+	int up[2], down[2], rfd, rfd2, st, err;
+	uint32_t machid = 0;
+	time_t t0, t1;
+	pid_t vmm, pid;
+	char c = 0;
+	void *p;
+
+	CHECK("root-owner", pipe(up) == 0 && pipe(down) == 0, "pipe");
+	t0 = time(NULL);
+	fflush(NULL);
+	vmm = fork();
+	CHECK("root-owner", vmm != -1, "fork: %s", strerror(errno));
+	if (vmm == 0) {
+		close(up[0]);
+		close(down[1]);
+		root_vmm_child(up[1], down[0]);
+	}
+	close(up[1]);
+	close(down[0]);
+	if (read(up[0], &machid, sizeof(machid)) != sizeof(machid)) {
+		close(down[1]);
+		close(up[0]);
+		st = child_status(vmm);
+		fail("root-owner", "the VMM child failed: exit status %d", st);
+		return;
+	}
+	close(up[0]);
+	t1 = time(NULL);
+
+	err = 0;
+	rfd = open("/dev/nvmm", O_WRONLY | O_CLOEXEC);
+	if (rfd == -1) {
+		fail("root-owner", "O_WRONLY open as root: %s", strerror(errno));
+		goto out;
+	}
+	err = mach_info(rfd, machid, &info);
+	if (err != 0 || info.machid != machid || info.pid != vmm ||
+	    info.nvcpus != 2 || info.nram != ROOT_RAM ||
+	    info.time < t0 - 1 || info.time > t1 + 1) {
+		fail("root-owner", "MACH_INFO of machine %u: %s; pid %ld (want "
+		    "%ld) nvcpus %u nram %llu (want %u) time %lld (want %lld-%lld)",
+		    machid, err ? strerror(-err) : "ok", (long)info.pid,
+		    (long)vmm, info.nvcpus, (unsigned long long)info.nram,
+		    ROOT_RAM, (long long)info.time, (long long)t0,
+		    (long long)t1);
+		goto out;
+	}
+	pass("root-owner/mach-info");
+
+	/* Ordinary owners still see nothing of it. */
+	err = mach_info(fd, machid, &info);
+	if (err != -EPERM) {
+		fail("root-owner", "an ordinary file's MACH_INFO of another "
+		    "owner's machine: %s, want EPERM",
+		    err ? strerror(-err) : "ok");
+		goto out;
+	}
+	/* Absent (the last slot: a few are in use) and out-of-range machines. */
+	if (mach_info(rfd, 127, &info) != -ENOENT ||
+	    mach_info(rfd, 100000, &info) != -EINVAL) {
+		fail("root-owner", "absent machine: want ENOENT, machid 100000: "
+		    "want EINVAL");
+		goto out;
+	}
+	pass("root-owner/others-eperm");
+
+	/* The root owner creates no machine. */
+	memset(&mc, 0, sizeof(mc));
+	err = xioctl(rfd, NVMM_IOC_MACHINE_CREATE, &mc);
+	if (err != -EPERM) {
+		fail("root-owner", "root owner's MACHINE_CREATE: %s, want EPERM",
+		    err ? strerror(-err) : "created");
+		goto out;
+	}
+	/* A write-only file maps nothing (Linux's mmap needs read access). */
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, rfd,
+	    (off_t)NVMM_COMM_OFFSET(machid, 0));
+	if (p != MAP_FAILED || errno != EACCES) {
+		fail("root-owner", "comm page mapped through a write-only file "
+		    "(%s)", p == MAP_FAILED ? strerror(errno) : "mapped");
+		goto out;
+	}
+	pass("root-owner/no-create");
+
+	/* Other ioctls on the machine work, but only its process runs it. */
+	vc.machid = machid;
+	vc.cpuid = 7;
+	if ((err = xioctl(rfd, NVMM_IOC_VCPU_CREATE, &vc)) != 0 ||
+	    (err = mach_info(rfd, machid, &info)) != 0 || info.nvcpus != 3 ||
+	    (err = xioctl(rfd, NVMM_IOC_VCPU_GETSTATE, &vc)) != 0 ||
+	    (err = xioctl(rfd, NVMM_IOC_VCPU_DESTROY, &vc)) != 0) {
+		fail("root-owner", "VCPU create/getstate/destroy on another "
+		    "owner's machine: %s (nvcpus %u)",
+		    err ? strerror(-err) : "ok", info.nvcpus);
+		goto out;
+	}
+	memset(&vr, 0, sizeof(vr));
+	vr.machid = machid;
+	vr.cpuid = 0;
+	err = xioctl(rfd, NVMM_IOC_VCPU_RUN, &vr);
+	if (err != -EPERM) {
+		fail("root-owner", "VCPU_RUN of another process's machine: %s, "
+		    "want EPERM", err ? strerror(-err) : "ran");
+		goto out;
+	}
+	pass("root-owner/ioctls");
+
+	/* Through libnvmm, in another process. */
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0)
+		root_lib_child(machid, vmm);
+	st = child_status(pid);
+	if (st != 0) {
+		fail("root-owner", "nvmm_root_init process: step %d failed "
+		    "(exit status %d)", st >= 40 ? st - 40 : -1, st);
+		goto out;
+	}
+	pass("root-owner/nvmm_root_init");
+
+	/* Without CAP_SYS_ADMIN, no root owner. */
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0)
+		root_nocap_child(machid);
+	st = child_status(pid);
+	if (st != 0) {
+		fail("root-owner", "without CAP_SYS_ADMIN: step %d failed "
+		    "(exit status %d)", st >= 50 ? st - 50 : -1, st);
+		goto out;
+	}
+	pass("root-owner/needs-cap-sys-admin");
+
+	/* Closing a root owner leaves the machine alone. */
+	rfd2 = open("/dev/nvmm", O_WRONLY | O_CLOEXEC);
+	close(rfd);
+	rfd = rfd2;
+	if (rfd == -1 || (err = mach_info(rfd, machid, &info)) != 0 ||
+	    info.pid != vmm) {
+		fail("root-owner", "after a root owner closed: %s",
+		    rfd == -1 ? strerror(errno) : err ? strerror(-err) :
+		    "another machine");
+		goto out;
+	}
+	pass("root-owner/close-keeps");
+
+	/* The root owner destroys it; the VMM's comm page stays valid. */
+	md.machid = machid;
+	md.rsvd = 0;
+	err = xioctl(rfd, NVMM_IOC_MACHINE_DESTROY, &md);
+	if (err != 0 || mach_info(rfd, machid, &info) != -ENOENT) {
+		fail("root-owner", "MACHINE_DESTROY of another owner's machine: "
+		    "%s", err ? strerror(-err) : "the machine is still there");
+		goto out;
+	}
+	if (write(down[1], &c, 1) != 1) {
+		fail("root-owner", "pipe write: %s", strerror(errno));
+		goto out;
+	}
+	close(down[1]);
+	down[1] = -1;
+	st = child_status(vmm);
+	vmm = -1;
+	if (st != 0) {
+		fail("root-owner", "the VMM child: step %d failed (exit "
+		    "status %d)", st >= 30 ? st - 30 : -1, st);
+		goto out;
+	}
+	pass("root-owner/destroy");
+out:
+	if (down[1] != -1)
+		close(down[1]);
+	if (vmm != -1)
+		(void)child_status(vmm);
+	if (rfd != -1)
+		close(rfd);
+}
+
+/* The VMM's machine dies with its process, whoever watched it. */
+static void
+test_root_exit(void)
+{
+	struct nvmm_ioc_mach_info info;
+	int up[2], rfd, st, err;
+	uint32_t machid;
+	pid_t vmm;
+
+	CHECK("root-owner/exit-destroys", pipe(up) == 0, "pipe");
+	rfd = open("/dev/nvmm", O_WRONLY | O_CLOEXEC);
+	CHECK("root-owner/exit-destroys", rfd != -1, "open: %s",
+	    strerror(errno));
+	fflush(NULL);
+	vmm = fork();
+	if (vmm == 0) {
+		int down[2];
+
+		close(up[0]);
+		/* An empty pipe whose writer is gone: read returns 0 at once. */
+		if (pipe(down) != 0)
+			_exit(29);
+		close(down[1]);
+		root_vmm_child(up[1], down[0]);
+	}
+	close(up[1]);
+	err = read(up[0], &machid, sizeof(machid)) == sizeof(machid) ? 0 : 1;
+	close(up[0]);
+	st = child_status(vmm);
+	if (err || st != 0) {
+		close(rfd);
+		fail("root-owner/exit-destroys", "the VMM child: exit status %d",
+		    st);
+		return;
+	}
+	err = mach_info(rfd, machid, &info);
+	close(rfd);
+	CHECK("root-owner/exit-destroys", err == -ENOENT, "machine %u survived "
+	    "its process: %s", machid, err ? strerror(-err) : "still there");
+	pass("root-owner/exit-destroys");
+}
+
 /* munmap of guest RAM from another thread while the VCPU runs. */
 struct unmapper {
 	struct vm *vm;
@@ -751,6 +1143,8 @@ main(void)
 	test_guest(fd);
 	test_processes(fd);
 	test_munmap_running(fd);
+	test_root_owner(fd);
+	test_root_exit();
 	close(fd);
 	return nfail ? 1 : 0;
 }

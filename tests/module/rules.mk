@@ -2,8 +2,10 @@
 # tests/module: nvmm.ko in the emulated machine, stages vm-nvmm (-cpu
 # EPYC,+svm,+npt: 4-level nested paging) and vm-nvmm-max (-cpu max: the
 # guest kernel runs 5-level paging, so NPT has 5 levels).
-# module_test exercises the raw /dev/nvmm ABI; examples/hello and the
-# conformance suite run on the module through libnvmm (NVMM_BACKEND=nvmm);
+# module_test exercises the raw /dev/nvmm ABI; nvmmctl_vmtest --nvmm (built
+# by tests/tools/rules.mk) runs nvmmctl list on the module; examples/hello
+# and the conformance suite run on the module through libnvmm
+# (NVMM_BACKEND=nvmm);
 # module_unload runs first (memory baseline) and last (NPT levels, rmmod,
 # kernel log, memory, reload).
 
@@ -12,6 +14,7 @@ $(eval $(call static_prog_rule,tests/module/module_unload-static,tests/module/mo
 
 NVMM_VM_PROGS := $(O)/tests/module/module_test-static \
 	$(O)/tests/module/module_unload-static \
+	$(O)/tests/tools/nvmmctl_vmtest-static \
 	$(O)/examples/hello/hello-static
 
 .PHONY: check-vm-nvmm check-vm-nvmm-max
