@@ -759,6 +759,21 @@ static const struct test_case *const tables[] = {
 	for (size_t t_ = 0; t_ < sizeof(tables) / sizeof(tables[0]); t_++)   \
 		for (const struct test_case *tc = tables[t_]; tc->name; tc++)
 
+bool
+backend_is_kvm(void)
+{
+	const char *be = getenv("NVMM_BACKEND");
+	int fd;
+
+	if (be != NULL)
+		return strcmp(be, "kvm") == 0;
+	fd = open("/dev/nvmm", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	close(fd);
+	return false;
+}
+
 static const char *
 backend_absent(void)
 {

@@ -107,6 +107,8 @@ struct vm {
 /* nvmm_init() once per case; skips the case if the backend is absent. */
 void lib_init(void);
 void get_capability(struct nvmm_capability *cap);
+/* The backend the library chose is Linux KVM (same rule as nvmm_init). */
+bool backend_is_kvm(void);
 
 /* Machine with ram_size bytes of RAM at GPA 0 (RWX), 0 = RAM_SIZE. */
 struct vm *vm_create(size_t ram_size);

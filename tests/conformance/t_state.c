@@ -263,6 +263,8 @@ test_state_segs(void)
 	vm_destroy(vm);
 }
 
+#define CR4_MCE 0x40ULL
+
 static void
 test_state_crs(void)
 {
@@ -286,7 +288,14 @@ test_state_crs(void)
 	ASSERT_EQ(gpa_read64(vm, D(0x00)), 0x80010031);
 	ASSERT_EQ(gpa_read64(vm, D(0x08)), 0x12345000);
 	ASSERT_EQ(gpa_read64(vm, D(0x10)), PT_GPA);
-	ASSERT_EQ(gpa_read64(vm, D(0x18)), 0x620);
+	/*
+	 * KVM's SVM code ORs the host's CR4.MCE into the CR4 the CPU runs the
+	 * guest with, and does not intercept CR4 reads under NPT: a guest on
+	 * KVM reads MCE set whenever the host has it (KVM's getstate, checked
+	 * below, reports the guest's own value). Seen with the test VM's
+	 * outer QEMU 10.0, whose TCG offers MCE to the host kernel.
+	 */
+	ASSERT_EQ(gpa_read64(vm, D(0x18)) & ~(backend_is_kvm() ? CR4_MCE : 0), 0x620);
 	ASSERT_EQ(gpa_read64(vm, D(0x20)), 3);
 	ASSERT_EQ(e->exitstate.cr8, 7);
 	st = vcpu_state(vm, &v, NVMM_X64_STATE_CRS);

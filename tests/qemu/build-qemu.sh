@@ -137,6 +137,12 @@ fetch_source() {	# VERSION DEBVER SRCDIR
 	[ "$n" = 1 ] || die "$v: the nvmm line of meson.build was not found exactly once ($n)"
 	grep -A1 -E "^if (targetos|host_os) in \['netbsd', 'linux'\]\$" "$tmp/meson.build" |
 	    grep -q "find_library('nvmm'" || die "$v: the changed meson line is not nvmm's"
+	# Debian's repacked 10.0 source has no edk2 firmware blobs, yet meson
+	# wants to unpack them when x86_64-softmmu is built: give it empty
+	# archives (the OVMF our tests use is Debian's ovmf package)
+	for f in $(sed -n "s/^ *'\(edk2-[^']*\.fd\)',\$/\1/p" "$tmp/pc-bios/meson.build"); do
+		[ -f "$tmp/pc-bios/$f.bz2" ] || printf '' | bzip2 > "$tmp/pc-bios/$f.bz2"
+	done
 	for p in "$here/patches/$v"/*.patch; do
 		[ -f "$p" ] || continue
 		say "applying $(basename "$p")"
@@ -145,18 +151,24 @@ fetch_source() {	# VERSION DEBVER SRCDIR
 	mv "$tmp" "$src"
 }
 
-# QEMU 10.0 wants meson >= 1.5; bookworm has 1.0.1 (which 7.2 needs).
-# Take backports' meson package, unpacked into the cache, for 10.0 only.
-meson_dir() {
-	m=$CACHE/meson-bpo
-	if [ ! -d "$m/usr/lib/python3/dist-packages/mesonbuild" ]; then
-		say "fetching meson from bookworm-backports (unpacked in $m, not installed)"
-		mkdir -p "$CACHE/dl" && rm -rf "$m.tmp"
-		(cd "$CACHE/dl" && rm -f meson_*bpo*.deb && apt-get download -q meson/bookworm-backports >/dev/null 2>&1) ||
-		    die "cannot download meson from bookworm-backports"
-		dpkg-deb -x "$CACHE"/dl/meson_*bpo*.deb "$m.tmp" && mv "$m.tmp" "$m"
+# QEMU 10.0 wants meson >= 1.5 and pycotap (its configure checks both);
+# bookworm has meson 1.0.1 (which 7.2 needs) and no pycotap. Take both from
+# bookworm-backports, unpacked into the cache for 10.0 only: nothing is
+# installed, the system's meson stays.
+BPO_PY="meson python3-pycotap"
+bpo_python_dir() {
+	m=$CACHE/python-bpo
+	if [ ! -f "$m/.done" ]; then
+		say "fetching $BPO_PY from bookworm-backports (unpacked in $m, not installed)"
+		rm -rf "$m" "$CACHE/dl/bpo" && mkdir -p "$m" "$CACHE/dl/bpo"
+		for p in $BPO_PY; do
+			(cd "$CACHE/dl/bpo" && apt-get download -q "$p/bookworm-backports" >/dev/null 2>&1) ||
+			    die "cannot download $p from bookworm-backports"
+		done
+		for f in "$CACHE"/dl/bpo/*.deb; do dpkg-deb -x "$f" "$m"; done
+		touch "$m/.done"
 	fi
-	echo "$m"
+	echo "$m/usr/lib/python3/dist-packages"
 }
 
 # copy SRC DST only when it differs (keeps mtimes: ninja rebuilds nothing)
@@ -189,9 +201,8 @@ build_one() {
 		pyenv=
 		extra=
 		if [ "$v" = 10.0 ]; then
-			md=$(meson_dir)
-			pyenv="PYTHONPATH=$md/usr/lib/python3/dist-packages"
-			extra="--python=/usr/bin/python3 --disable-download --disable-rust"
+			pyenv="PYTHONPATH=$(bpo_python_dir)"
+			extra="--python=/usr/bin/python3 --disable-download --disable-rust --disable-install-blobs"
 		fi
 		# /usr/bin first: a pyenv python in PATH would hide Debian's
 		# meson from 7.2's configure

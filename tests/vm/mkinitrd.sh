@@ -4,7 +4,7 @@
 # mkinitrd.sh: build the gzip cpio initramfs of the emulated test machine.
 #
 # usage: mkinitrd.sh [-k KVER] [-m MODULE]... [-e VAR=VAL]... [-t SECS]
-#                    OUT.cpio.gz [PROGSPEC]...
+#                    [-f SRC=DST]... OUT.cpio.gz [PROGSPEC]...
 #
 #   -k KVER     kernel version whose modules are used (default: the newest
 #               /boot/vmlinuz-*; never the host's `uname -r`)
@@ -16,6 +16,10 @@
 #               "build/kernel/nvmm.ko:nrips_emulate=1:debug=1".
 #   -e VAR=VAL  environment for every program (repeatable)
 #   -t SECS     per-program timeout (default 300); SIGTERM, SIGKILL 5 s later
+#   -f SRC=DST  a file for the programs, at DST in the initramfs (repeatable;
+#               DST absolute). An ELF file is copied without its debug
+#               sections, and a dynamic one brings its shared libraries
+#               (as for PROGSPEC below).
 #   VM_KLOG_IGNORE (environment) an extended regexp of kernel log lines not
 #               to count as failures in the oops check
 #   PROGSPEC    "[VAR=VAL]... PATH [ARG]..." split on blanks (no quoting).
@@ -42,21 +46,24 @@
 set -eu
 
 usage() {
-	sed -n '4,27p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '4,31p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
 KVER=
 MODS=
 ENVS=
+FILES=
 PTIMEOUT=300
-while getopts k:m:e:t:h opt; do
+while getopts k:m:e:t:f:h opt; do
 	case $opt in
 	k) KVER=$OPTARG ;;
 	m) MODS="$MODS$OPTARG
 " ;;
 	e) ENVS="$ENVS $OPTARG" ;;
 	t) PTIMEOUT=$OPTARG ;;
+	f) FILES="$FILES$OPTARG
+" ;;
 	*) usage ;;
 	esac
 done
@@ -192,6 +199,28 @@ ${cl_libc%/*}/libgcc_s.so.1"
 		esac
 	done
 }
+
+# --- extra files ---------------------------------------------------------
+old_ifs=$IFS
+IFS='
+'
+for f in $FILES; do
+	IFS=$old_ifs
+	[ -n "$f" ] || continue
+	fsrc=${f%%=*} fdst=${f#*=}
+	case $f in *=/*) ;; *) die "-f $f: want SRC=/ABSOLUTE/DST" ;; esac
+	[ -f "$fsrc" ] || die "file $fsrc not found"
+	mkdir -p "$d${fdst%/*}"
+	if [ "$(head -c 4 "$fsrc" | od -An -c | tr -d ' ')" = '177ELF' ] &&
+	    command -v objcopy >/dev/null 2>&1; then
+		objcopy --strip-debug "$fsrc" "$d$fdst" || die "cannot copy $fsrc"
+		copy_libs "$fsrc"
+	else
+		cp -L "$fsrc" "$d$fdst" || die "cannot copy $fsrc"
+	fi
+	[ ! -x "$fsrc" ] || chmod 755 "$d$fdst"
+done
+IFS=$old_ifs
 
 # --- programs ----------------------------------------------------------
 proglines=

@@ -17,6 +17,8 @@
 #                     (kvm-amd; set it empty to load nothing)
 #   VM_EXTRA_MODULES  more modules, loaded after VM_MODULES (e.g. nvmm.ko)
 #   VM_ENV            environment for every program ("NVMM_BACKEND=kvm")
+#   VM_FILES          more files in the initramfs, blank-separated SRC=/DST
+#                     (mkinitrd.sh -f: ELF files bring their libraries)
 #   VM_SAN_ENV        sanitizer options for every program, before VM_ENV (so
 #                     VM_ENV overrides them); programs built without the
 #                     sanitizers ignore them. Default: any ASan, LSan or UBSan
@@ -36,6 +38,8 @@
 #                     runs never share files)
 #   VM_QEMU           QEMU binary (qemu-system-x86_64)
 #   VM_KLOG_IGNORE    extended regexp: kernel log lines the oops check ignores
+#   VM_KLOG_TEST      name of the kernel log test (kernel-log): a second boot
+#                     of the same stage gives its own (qemu/kernel-log)
 #
 # Judged by the guest's result channel (second serial port), never by QEMU's
 # exit status: a guest that does not report completion (panic, hang,
@@ -109,6 +113,7 @@ SANENV=${VM_SAN_ENV-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:color=never UBS
 envs=
 for e in $SANENV ${VM_ENV:-}; do envs="$e $envs"; done
 for e in $envs; do set -- -e "$e" "$@"; done
+for f in ${VM_FILES:-}; do set -- -f "$f" "$@"; done
 # modules must keep their order: prepend in reverse
 mods=
 for m in $MODULES $EXTRA; do mods="$m $mods"; done
@@ -165,7 +170,7 @@ wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
 [ -f "$results" ] || : > "$results"
 [ -f "$console" ] || : > "$console"
 status=0
-tr -d '\r' < "$results" | awk -v stage="$STAGE" '
+tr -d '\r' < "$results" | awk -v stage="$STAGE" -v klogt="${VM_KLOG_TEST:-kernel-log}" '
 function out(s) { print s; if (s ~ /^FAIL: /) nfail++ }
 /^@@VM / {
 	n = split($0, f, " ")
@@ -186,7 +191,7 @@ function out(s) { print s; if (s ~ /^FAIL: /) nfail++ }
 		cur = ""
 	} else if (f[2] == "klogfail") {
 		where = f[3]; m = rest; sub(/^[^ ]+ /, "", m)
-		out("FAIL: " stage "/kernel-log: after " where ": " m); klogbad = 1
+		out("FAIL: " stage "/" klogt ": after " where ": " m); klogbad = 1
 	} else if (f[2] == "klog") print "# dmesg: " rest
 	else if (f[2] == "end") { ended = 1; print "# guest: done, " rest }
 	next
@@ -208,8 +213,8 @@ END {
 	else if (!ended)
 		out("FAIL: " stage ": the guest did not report completion (panic, hang or timeout)")
 	if (ended && !klogbad)
-		out("PASS: " stage "/kernel-log")
-	exit nfail > 0
+		out("PASS: " stage "/" klogt)
+	exit (nfail > 0)
 }' || status=1
 
 if [ -n "$killed" ]; then

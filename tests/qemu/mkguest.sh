@@ -1,0 +1,54 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# mkguest.sh: the initramfs of the guests that QEMU -accel nvmm boots in the
+# guest matrix (tests/qemu/check-vm-qemu.sh). Busybox only. Its /init
+# prints markers on the console that tests/qemu/guest-boot.sh judges:
+#   NVMMGUEST: init KERNEL-RELEASE MACHINE   userland reached
+#   NVMMGUEST: cpus N                        processors in /proc/cpuinfo
+#   NVMMGUEST: mem64 ok|bad SUM              64 MiB written to tmpfs, read back
+#   NVMMGUEST: clocksource NAME              the clocksource the kernel kept
+#   NVMMGUEST: poweroff                      then `poweroff -f`
+#
+# usage: mkguest.sh OUT.cpio.gz
+set -eu
+[ $# -eq 1 ] || { echo "usage: mkguest.sh OUT.cpio.gz" >&2; exit 2; }
+out=$1
+BUSYBOX=${BUSYBOX:-/bin/busybox}
+[ -x "$BUSYBOX" ] || { echo "mkguest.sh: $BUSYBOX missing (busybox-static)" >&2; exit 1; }
+
+d=$(mktemp -d "${TMPDIR:-/tmp}/nvmm-guest.XXXXXX")
+trap 'rm -rf "$d"' EXIT INT TERM
+mkdir -p "$d/bin" "$d/proc" "$d/sys" "$d/dev" "$d/mnt"
+cp "$BUSYBOX" "$d/bin/busybox"
+cat > "$d/init" <<'EOS'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev 2>/dev/null
+m() { echo "NVMMGUEST: $*"; }
+m "init $(uname -r) $(uname -m)"
+m "cpus $(grep -c '^processor' /proc/cpuinfo)"
+# 64 MiB through the page cache of a tmpfs: written once, checked against
+# the sum of the data as it was produced
+mount -t tmpfs -o size=80m tmpfs /mnt
+want=$(yes nvmm-linux-guest-memory-pattern | head -c 67108864 | tee /mnt/f | md5sum | cut -d' ' -f1)
+got=$(md5sum /mnt/f | cut -d' ' -f1)
+size=$(wc -c < /mnt/f)
+if [ "$want" = "$got" ] && [ "$size" -eq 67108864 ]; then
+	m "mem64 ok $got"
+else
+	m "mem64 bad want=$want got=$got size=$size"
+fi
+rm -f /mnt/f
+m "clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)"
+m poweroff
+poweroff -f
+EOS
+chmod 755 "$d/init"
+outabs=$(realpath -m "$out")
+mkdir -p "$(dirname "$outabs")"
+(cd "$d" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -9) > "$outabs.tmp"
+mv "$outabs.tmp" "$outabs"
