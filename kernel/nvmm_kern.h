@@ -23,6 +23,7 @@
 
 #include "nvmm.h"
 #include "nvmm_ioctl.h"
+#include "nvmm_x86_msr.h"
 
 #define NVMM_MAX_GSEGS		1024	/* gpa mappings per machine */
 #define NVMM_MAX_HSEGS		1024	/* hva mappings per machine */
@@ -81,6 +82,7 @@ struct nvmm_cpu {
 	bool reinject;			/* exit_int_info to inject again */
 	u64 reinject_info;		/* EVENTINJ format incl. error code */
 	struct nvmm_x64_state_fpu gfpu;	/* guest x87/SSE, FXSAVE format */
+	struct nvmm_x86_msrs msrs;	/* MSRs of nvmm_x86_msr.h kept per VCPU */
 
 	/* NVMM_VCPU_CONF_CPUID table */
 	struct nvmm_vcpu_conf_cpuid cpuidconf[32];

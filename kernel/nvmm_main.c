@@ -299,6 +299,7 @@ ioc_vcpu_create(struct nvmm_owner *owner, void __user *uarg)
 	}
 	/* Load the reset state. */
 	nvmm_x86_reset_state(&vcpu->comm->state);
+	nvmm_x86_msrs_reset(&vcpu->msrs);
 	nvmm_svm_setstate(vcpu, NVMM_X64_STATE_ALL);
 	vcpu->comm->state_cached = 0;
 

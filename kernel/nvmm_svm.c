@@ -762,12 +762,6 @@ exit_io(struct nvmm_cpu *vcpu, struct nvmm_x86_exit *exit)
 	return EXIT_USER;
 }
 
-#define MSR_AMD_NB_CFG		0xC001001F
-#define MSR_AMD_INT_PENDING	0xC0010055
-#define MSR_AMD_IC_CFG		0xC0011021
-#define MSR_AMD_DE_CFG_		0xC0011029
-#define MSR_AMD_PATCH_LEVEL_	0x0000008B
-
 static int
 exit_msr(struct nvmm_cpu *vcpu, struct nvmm_x86_exit *exit)
 {
@@ -776,7 +770,7 @@ exit_msr(struct nvmm_cpu *vcpu, struct nvmm_x86_exit *exit)
 	u32 msr = (u32)vcpu->gprs[NVMM_X64_GPR_RCX];
 	u64 val = (vmcb->save.rax & 0xFFFFFFFFULL) |
 	    (vcpu->gprs[NVMM_X64_GPR_RDX] << 32);
-	bool handled = true;
+	enum nvmm_x86_msr_verdict v;
 	u64 rval = 0;
 
 	switch (msr) {
@@ -808,27 +802,29 @@ exit_msr(struct nvmm_cpu *vcpu, struct nvmm_x86_exit *exit)
 		else
 			rval = rdtsc() + vmcb->control.tsc_offset;
 		break;
-	case MSR_AMD_NB_CFG:
-		rval = 1ULL << 54;	/* initial APIC id from CPUID */
-		break;
-	case MSR_AMD_INT_PENDING:
-	case MSR_AMD_IC_CFG:
-	case MSR_AMD_DE_CFG_:
-	case MSR_AMD_PATCH_LEVEL_:
-		rval = 0;
-		break;
 	default:
-		handled = false;
+		/* The boot-time MSRs of nvmm_x86_msr.h, as every backend. */
+		if (wr)
+			v = nvmm_x86_msr_wrmsr(&vcpu->msrs, msr, val);
+		else
+			v = nvmm_x86_msr_rdmsr(&vcpu->msrs, msr, &rval);
+		if (v == NVMM_X86_MSR_GP) {
+			inject_exception(vcpu, 13, true, 0);
+			return EXIT_CONTINUE;
+		}
+		if (v == NVMM_X86_MSR_EXIT)
+			goto user;
 		break;
 	}
-	if (handled) {
-		if (!wr) {
-			vmcb->save.rax = rval & 0xFFFFFFFFULL;
-			vcpu->gprs[NVMM_X64_GPR_RDX] = rval >> 32;
-		}
-		vmcb->save.rip = next_rip(vcpu, 2);
-		return EXIT_CONTINUE;
+	if (!wr) {
+		vmcb->save.rax = rval & 0xFFFFFFFFULL;
+		vcpu->gprs[NVMM_X64_GPR_RDX] = rval >> 32;
 	}
+	vmcb->save.rip = next_rip(vcpu, 2);
+	return EXIT_CONTINUE;
+
+user:
+	/* Every other MSR: the program answers. */
 	if (wr) {
 		exit->reason = NVMM_VCPU_EXIT_WRMSR;
 		exit->u.wrmsr.msr = msr;

@@ -291,6 +291,7 @@ kvm_vcpu_create(struct lib_machine *lm, struct lib_vcpu *lv)
 		return -1;
 	memset(c, 0, sizeof(*c));
 	c->xcr0 = 1;
+	nvmm_x86_msrs_reset(&c->msrs);
 	if (pk->run != NULL) {
 		c->fd = pk->fd;
 		c->run = pk->run;
@@ -650,6 +651,32 @@ exit_msr(struct kvm_cpu *c, bool wr)
 	c->pending = KVM_PENDING_MSR;
 }
 
+/*
+ * An MSR exit for one of the MSRs of nvmm_x86_msr.h: answer KVM (the value,
+ * or #GP) and return true; KVM completes the instruction at the next
+ * KVM_RUN and the program never sees the exit. False for any other exit.
+ */
+static bool
+answer_msr(struct kvm_cpu *c)
+{
+	struct kvm_run *run = c->run;
+	enum nvmm_x86_msr_verdict v;
+	uint64_t val = 0;
+
+	if (run->exit_reason == KVM_EXIT_X86_RDMSR)
+		v = nvmm_x86_msr_rdmsr(&c->msrs, run->msr.index, &val);
+	else if (run->exit_reason == KVM_EXIT_X86_WRMSR)
+		v = nvmm_x86_msr_wrmsr(&c->msrs, run->msr.index, run->msr.data);
+	else
+		return false;
+	if (v == NVMM_X86_MSR_EXIT)
+		return false;
+	if (run->exit_reason == KVM_EXIT_X86_RDMSR)
+		run->msr.data = val;
+	run->msr.error = v == NVMM_X86_MSR_GP;	/* KVM injects #GP */
+	return true;
+}
+
 static void
 exit_invalid(struct kvm_cpu *c, uint64_t hwcode)
 {
@@ -877,6 +904,8 @@ kvm_vcpu_run(struct lib_machine *lm, struct lib_vcpu *lv)
 		run->kvm_dirty_regs = 0;
 		run->s.regs.events.flags &=
 		    ~(uint32_t)KVM_VCPUEVENT_VALID_NMI_PENDING;
+		if (r == 0 && answer_msr(c))
+			continue;	/* as nvmm.ko's kernel does */
 		if (r == -1 || !probe ||
 		    run->exit_reason != KVM_EXIT_IRQ_WINDOW_OPEN)
 			break;
@@ -888,7 +917,7 @@ kvm_vcpu_run(struct lib_machine *lm, struct lib_vcpu *lv)
 			return 0;
 		}
 		/* IF=1 inside the handler: keep going, but yield at times. */
-		if (probes == 64 || lv->stop) {
+		if (probes >= 64 || lv->stop) {
 			c->exit.reason = NVMM_VCPU_EXIT_NONE;
 			fill_exitstate(c);
 			return 0;

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "nvmm_impl.h"
+#include "nvmm_x86_msr.h"
 
 /* What KVM still has to finish for the last exit at its next KVM_RUN. */
 enum kvm_pending {
@@ -61,6 +62,8 @@ struct kvm_cpu {
 
 	struct nvmm_vcpu_conf_cpuid cpuid_conf[LIB_CPUID_MAXOPS];
 	unsigned ncpuid_conf;
+
+	struct nvmm_x86_msrs msrs;	/* answered by the library, not KVM */
 };
 
 /*

@@ -19,7 +19,8 @@ NVMM_KDIR ?= /lib/modules/$(NVMM_KVER)/build
 NVMM_KO := kernel/nvmm.ko
 NVMM_KSRCS := $(filter-out kernel/nvmm.mod.c,$(wildcard kernel/*.c)) \
 	$(wildcard kernel/*.S kernel/*.h kernel/Kbuild kernel/Makefile \
-	kernel/shim/*.h kernel/shim/sys/*.h) include/nvmm.h include/nvmm_ioctl.h
+	kernel/shim/*.h kernel/shim/sys/*.h) include/nvmm.h include/nvmm_ioctl.h \
+	include/nvmm_x86_msr.h
 # Everything kernel/Makefile needs to know, whatever the caller's variables.
 NVMM_KMAKE = $(MAKE) -C kernel KVER=$(NVMM_KVER) KDIR=$(NVMM_KDIR)
 

@@ -488,6 +488,50 @@ L(msr32, rd2_end)
 	hlt
 E(msr32)
 
+/*
+ * MSRs the backend answers itself. The host lists the operations at D(0x100),
+ * 16 bytes each: op (0 = RDMSR, 1 = WRMSR), MSR, value (EDX:EAX of a WRMSR);
+ * D(0) holds the length of that list in bytes. Each RDMSR stores EDX:EAX at
+ * D(0x800 + the same offset); a #GP (vector 13 -> msrk64_gp) sets the
+ * quadword after it to 1 and goes on with the next operation. Then one RDMSR
+ * of D(0x10) and one WRMSR of D(0x14) with D(0x18), both for the host, and
+ * HLT.
+ */
+G(msrk64)
+	.code64
+	mov D(0x0), %r8d
+	xor %ebx, %ebx
+1:	cmp %r8d, %ebx
+	je 3f
+	mov D(0x104)(%rbx), %ecx
+	mov D(0x108)(%rbx), %eax
+	mov D(0x10c)(%rbx), %edx
+	cmpl $0, D(0x100)(%rbx)
+	jne 2f
+	rdmsr
+	mov %eax, D(0x800)(%rbx)
+	mov %edx, D(0x804)(%rbx)
+	jmp 4f
+2:	wrmsr
+L(msrk64, next) 4:
+	add $16, %ebx
+	jmp 1b
+3:	mov D(0x10), %ecx
+L(msrk64, rd) rdmsr
+L(msrk64, rd_end)
+	mov D(0x14), %ecx
+	mov D(0x18), %eax
+	mov D(0x1c), %edx
+L(msrk64, wr) wrmsr
+L(msrk64, wr_end)
+	hlt
+L(msrk64, gp)
+	add $8, %rsp			/* the error code */
+	movq $1, D(0x808)(%rbx)
+	movq $A(msrk64, next), (%rsp)
+	iretq
+E(msrk64)
+
 /* Shadow after MOV SS, then an MSR exit inside it. */
 G(shadow32)
 	.code32

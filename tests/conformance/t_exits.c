@@ -34,6 +34,12 @@ DECLARE_GUEST_LABEL(msr32, wr);
 DECLARE_GUEST_LABEL(msr32, wr_end);
 DECLARE_GUEST_LABEL(msr32, rd2);
 DECLARE_GUEST_LABEL(msr32, rd2_end);
+DECLARE_GUEST(msrk64);
+DECLARE_GUEST_LABEL(msrk64, gp);
+DECLARE_GUEST_LABEL(msrk64, rd);
+DECLARE_GUEST_LABEL(msrk64, rd_end);
+DECLARE_GUEST_LABEL(msrk64, wr);
+DECLARE_GUEST_LABEL(msrk64, wr_end);
 DECLARE_GUEST(cpuid32);
 DECLARE_GUEST_LABEL(cpuid32, insn);
 DECLARE_GUEST_LABEL(cpuid32, after);
@@ -906,6 +912,212 @@ test_exit_msr(void)
 	vm_destroy(vm);
 }
 
+/*
+ * The MSRs a guest OS touches at boot that every backend answers itself,
+ * with no RDMSR/WRMSR exit reaching the program (table in docs/STATUS.md,
+ * "MSRs answered in the kernel"). Each line: the operation, and what the
+ * guest must see: the value read, or a #GP.
+ */
+struct msr_op {
+	bool wr;
+	uint32_t msr;
+	uint64_t val;		/* WRMSR: written; RDMSR: expected */
+	bool gp;		/* the instruction must raise #GP */
+};
+#define RD(m, v)	{ false, m, v, false }
+#define RD_GP(m)	{ false, m, 0, true }
+#define WR(m, v)	{ true, m, v, false }
+#define WR_GP(m, v)	{ true, m, v, true }
+
+#define MISC_ENABLE_RESET 0x1801ULL	/* fast strings, no BTS, no PEBS */
+
+static const struct msr_op msr_kernel_ops[] = {
+	/* At reset. */
+	RD(0x0000008b, 0x100000000ULL),		/* PATCH_LEVEL / UCODE_REV */
+	RD(0x000001a0, MISC_ENABLE_RESET),	/* MISC_ENABLE */
+	RD(0xc0010000, 0), RD(0xc0010001, 0),	/* PERF_CTL0-3 */
+	RD(0xc0010002, 0), RD(0xc0010003, 0),
+	RD(0xc0010004, 0), RD(0xc0010005, 0),	/* PERF_CTR0-3 */
+	RD(0xc0010006, 0), RD(0xc0010007, 0),
+	RD(0xc0010010, 0),			/* SYSCFG */
+	RD(0xc0010015, 1ULL << 24),		/* HWCR: TscFreqSel */
+	RD(0xc001001f, 1ULL << 54),		/* NB_CFG: InitApicIdCpuIdLo */
+	RD(0xc0010055, 0),			/* INT_PENDING (CMPHALT) */
+	RD_GP(0xc0011020),			/* LS_CFG */
+	RD(0xc0011021, 0),			/* IC_CFG */
+	RD(0xc0011028, 0),			/* FP_CFG */
+	RD(0xc0011029, 0),			/* DE_CFG */
+	/* Writes: what Linux writes, ignored (reads unchanged) or #GP. */
+	WR(0xc0010000, 0x530076), RD(0xc0010000, 0),
+	WR(0xc0010007, 0xabcd), RD(0xc0010007, 0),
+	WR(0xc0010010, 0x740000), RD(0xc0010010, 0),
+	WR(0xc0010015, 0), RD(0xc0010015, 1ULL << 24),
+	WR(0xc001001f, 1ULL << 46), RD(0xc001001f, 1ULL << 54),
+	WR(0xc0010055, 0x18000000), RD(0xc0010055, 0),
+	WR_GP(0xc0011020, 1ULL << 10),
+	WR(0xc0011021, 0x1e), RD(0xc0011021, 0),
+	WR(0xc0011028, 1ULL << 9), RD(0xc0011028, 0),
+	WR(0xc0011029, 0x2), RD(0xc0011029, 0),
+	WR(0x0000008b, 0), RD(0x0000008b, 0x100000000ULL),
+	/* MISC_ENABLE keeps what is written, but for bits 7, 11 and 12. */
+	WR(0x000001a0, 0x1800), RD(0x000001a0, 0x1800),
+	WR(0x000001a0, 0x400001801ULL), RD(0x000001a0, 0x400001801ULL),
+	WR_GP(0x000001a0, 0x400000801ULL), RD(0x000001a0, 0x400001801ULL),
+	WR_GP(0x000001a0, 0x400001001ULL), RD(0x000001a0, 0x400001801ULL),
+	WR(0x000001a0, 0x1881), RD(0x000001a0, MISC_ENABLE_RESET),
+};
+#define MSR_OUTSIDE_RD	0xc0011022	/* DC_CFG: not in the set */
+#define MSR_OUTSIDE_WR	0xc0010008	/* right after PERF_CTR3 */
+
+/* Loads the operations for guest msrk64 (guest.S). */
+static void
+msrk_load(struct vm *vm, const struct msr_op *ops, unsigned n)
+{
+	unsigned i;
+
+	gpa_write32(vm, DATA_GPA, n * 16);
+	for (i = 0; i < n; i++) {
+		gpa_write32(vm, DATA_GPA + 0x100 + 16 * i, ops[i].wr);
+		gpa_write32(vm, DATA_GPA + 0x104 + 16 * i, ops[i].msr);
+		gpa_write64(vm, DATA_GPA + 0x108 + 16 * i,
+		    ops[i].wr ? ops[i].val : 0);
+		gpa_write64(vm, DATA_GPA + 0x800 + 16 * i, 0xdeadbeefULL);
+		gpa_write64(vm, DATA_GPA + 0x808 + 16 * i, 0);
+	}
+	gpa_write32(vm, DATA_GPA + 0x10, MSR_OUTSIDE_RD);
+	gpa_write32(vm, DATA_GPA + 0x14, MSR_OUTSIDE_WR);
+	gpa_write64(vm, DATA_GPA + 0x18, 0x500000006ULL);
+}
+
+/*
+ * Runs msrk64 up to the RDMSR of MSR_OUTSIDE_RD. Any other MSR exit is
+ * listed in leaks (answered with 0 and skipped, so that one run names every
+ * MSR that leaks); returns their number.
+ */
+static unsigned
+msrk_run(struct vm *vm, struct nvmm_vcpu *v, char *leaks, size_t size)
+{
+	struct nvmm_vcpu_exit *e;
+	size_t len = 0;
+	unsigned n = 0;
+
+	leaks[0] = '\0';
+	for (;;) {
+		e = vcpu_run(vm, v);
+		if (e->reason == NVMM_VCPU_EXIT_RDMSR &&
+		    e->u.rdmsr.msr == MSR_OUTSIDE_RD)
+			break;
+		if (e->reason != NVMM_VCPU_EXIT_RDMSR &&
+		    e->reason != NVMM_VCPU_EXIT_WRMSR)
+			test_fail(__FILE__, __LINE__, "expected the RDMSR of "
+			    "0x%x, got %s", MSR_OUTSIDE_RD, exit_str(e));
+		if (len + 32 < size)
+			len += (size_t)snprintf(leaks + len, size - len,
+			    " %s 0x%x", e->reason == NVMM_VCPU_EXIT_RDMSR ?
+			    "RDMSR" : "WRMSR", e->u.rdmsr.msr);
+		n++;
+		if (e->reason == NVMM_VCPU_EXIT_RDMSR) {
+			vcpu_set_gpr(vm, v, NVMM_X64_GPR_RAX, 0);
+			vcpu_set_gpr(vm, v, NVMM_X64_GPR_RDX, 0);
+			vcpu_skip(vm, v, e->u.rdmsr.npc);
+		} else {
+			vcpu_skip(vm, v, e->u.wrmsr.npc);
+		}
+	}
+	ASSERT_EQ(e->u.rdmsr.npc, GUEST_ADDR(msrk64, rd_end));
+	return n;
+}
+
+/* Runs msrk64 with ops; fails if an MSR of ops exits. */
+#define MSRK_RUN(vm, v)                                                      \
+	do {                                                                 \
+		char l_[1024];                                               \
+		unsigned n_ = msrk_run(vm, v, l_, sizeof(l_));               \
+		TEST_ASSERT(n_ == 0, "%u MSR exits reached the program:%s",  \
+		    n_, l_);                                                 \
+	} while (0)
+
+static void
+test_msr_kernel(void)
+{
+	const unsigned n = sizeof(msr_kernel_ops) / sizeof(msr_kernel_ops[0]);
+	struct vm *vm = vm_create(0);
+	struct nvmm_vcpu v;
+	struct nvmm_vcpu_exit *e;
+	unsigned i, bad = 0, nleaks;
+	char leaks[1024];
+
+	vcpu_add(vm, 0, &v);
+	guest_load(vm, GUEST(msrk64));
+	vcpu_setup_long64(vm, &v, CODE_GPA);
+	idt_set(vm, MODE_LONG64, 13, GUEST_ADDR(msrk64, gp));
+	msrk_load(vm, msr_kernel_ops, n);
+
+	nleaks = msrk_run(vm, &v, leaks, sizeof(leaks));
+	for (i = 0; i < n; i++) {
+		const struct msr_op *op = &msr_kernel_ops[i];
+		uint64_t got = gpa_read64(vm, DATA_GPA + 0x800 + 16 * i);
+		bool gp = gpa_read64(vm, DATA_GPA + 0x808 + 16 * i) != 0;
+
+		if (gp != op->gp || (!op->wr && !gp && got != op->val)) {
+			printf("  op %u: %s 0x%x: %s", i, op->wr ? "WRMSR" :
+			    "RDMSR", op->msr, gp ? "#GP" : "no #GP");
+			if (!op->wr && !gp)
+				printf(", read 0x%" PRIx64, got);
+			printf("; expected %s", op->gp ? "#GP" : "no #GP");
+			if (!op->wr && !op->gp)
+				printf(", 0x%" PRIx64, op->val);
+			printf("\n");
+			bad++;
+		}
+	}
+	TEST_ASSERT(nleaks == 0, "%u MSR exits reached the program:%s", nleaks,
+	    leaks);
+	TEST_ASSERT(bad == 0, "%u of %u MSR operations differ (listed above)",
+	    bad, n);
+
+	/* The MSRs outside the set still reach the program. */
+	e = v.exit;
+	vcpu_skip(vm, &v, e->u.rdmsr.npc);
+	e = EXPECT_EXIT(vm, &v, NVMM_VCPU_EXIT_WRMSR);
+	ASSERT_EQ(e->u.wrmsr.msr, MSR_OUTSIDE_WR);
+	ASSERT_EQ(e->u.wrmsr.val, 0x500000006ULL);
+	ASSERT_EQ(e->u.wrmsr.npc, GUEST_ADDR(msrk64, wr_end));
+	ASSERT_EQ(vcpu_gpr(vm, &v, NVMM_X64_GPR_RIP), GUEST_ADDR(msrk64, wr));
+	vcpu_skip(vm, &v, e->u.wrmsr.npc);
+	EXPECT_EXIT(vm, &v, NVMM_VCPU_EXIT_HALTED);
+	vm_destroy(vm);
+}
+
+/* MISC_ENABLE is per VCPU: a write on one leaves the other at reset. */
+static void
+test_msr_kernel_per_vcpu(void)
+{
+	static const struct msr_op w[] = { WR(0x1a0, 0x1800), RD(0x1a0, 0) };
+	static const struct msr_op r[] = { RD(0x1a0, 0) };
+	struct vm *vm = vm_create(0);
+	struct nvmm_vcpu v0, v1;
+
+	vcpu_add(vm, 0, &v0);
+	vcpu_add(vm, 1, &v1);
+	guest_load(vm, GUEST(msrk64));
+	idt_set(vm, MODE_LONG64, 13, GUEST_ADDR(msrk64, gp));
+	vcpu_setup_long64(vm, &v0, CODE_GPA);
+	vcpu_setup_long64(vm, &v1, CODE_GPA);
+
+	msrk_load(vm, w, 2);
+	MSRK_RUN(vm, &v0);
+	ASSERT_EQ(gpa_read64(vm, DATA_GPA + 0x810), 0x1800);
+	msrk_load(vm, r, 1);
+	MSRK_RUN(vm, &v1);
+	ASSERT_EQ(gpa_read64(vm, DATA_GPA + 0x800), MISC_ENABLE_RESET);
+	/* And VCPU 0 kept its value. */
+	vcpu_skip(vm, &v0, CODE_GPA);
+	MSRK_RUN(vm, &v0);
+	ASSERT_EQ(gpa_read64(vm, DATA_GPA + 0x800), 0x1800);
+	vm_destroy(vm);
+}
+
 /* ------------------------------------------------------------------------ */
 /* CPUID.                                                                    */
 
@@ -1150,6 +1362,8 @@ const struct test_case exit_cases[] = {
 	TEST_CASE(exit_hlt, "HLT -> HALTED with RIP after the hlt"),
 	TEST_CASE(exit_shutdown, "triple fault -> SHUTDOWN"),
 	TEST_CASE(exit_msr, "RDMSR/WRMSR of APIC base and an unknown MSR: msr, val, npc"),
+	TEST_CASE(msr_kernel, "boot-time MSRs answered without exit: values, #GP, writes"),
+	TEST_CASE(msr_kernel_per_vcpu, "MISC_ENABLE written on one VCPU, reset on another"),
 	TEST_CASE(cpuid_identity, "CPUID: NVMM signature, hypervisor bit, no VMX/SVM"),
 	TEST_CASE(cpuid_conf_mask_leaf1, "CONF_CPUID del mask on leaf 1 EDX, per VCPU"),
 	TEST_CASE(cpuid_conf_mask_custom, "CONF_CPUID set/del on 0x40000000, replace, delete"),

@@ -175,6 +175,7 @@ elif [ ! -f "$s/usr/src/nvmm-$v/dkms.conf" ] ||
     [ ! -f "$s/usr/src/nvmm-$v/kernel/Kbuild" ] ||
     [ ! -f "$s/usr/src/nvmm-$v/kernel/shim/sys/types.h" ] ||
     [ ! -f "$s/usr/src/nvmm-$v/include/nvmm_ioctl.h" ] ||
+    [ ! -f "$s/usr/src/nvmm-$v/include/nvmm_x86_msr.h" ] ||
     [ -e "$s/usr/src/nvmm-$v/kernel/nvmm.ko" ]; then
 	fail dkms-source "the tree at $s/usr/src/nvmm-$v is not complete, or holds build products"
 else
