@@ -57,7 +57,7 @@ PTIMEOUT=${VM_PROG_TIMEOUT:-300}
 QEMU=${VM_QEMU:-qemu-system-x86_64}
 
 skip() {
-	echo "SKIP: $STAGE: $* (run .ci/run, or apt-get install $(tr '\n' ' ' < "$here/PACKAGES" | sed 's/ *$//'))"
+	echo "SKIP: $STAGE: $* (sh tools/install-deps.sh, or apt-get install $(tr '\n' ' ' < "$here/PACKAGES" | sed 's/ *$//'))"
 	exit 0
 }
 
