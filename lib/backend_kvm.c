@@ -976,6 +976,37 @@ finish_rep(struct lib_machine *lm, struct kvm_cpu *c, uint64_t rip0)
 }
 
 /*
+ * NVMM's kernel provides these at every IO and MEMORY exit, and clients
+ * read them in their callbacks (e.g. hypercall arguments in RAX, RDX...).
+ * GPRS, SEGS and CR0-CR8 come from kvm_run's sync regs for free; XCR0 and
+ * the MSRs take one ioctl each (the guest changes them without exits:
+ * XSETBV, WRMSR, SWAPGS, the TSC ticking), so they are fetched here, just
+ * before the first callback, and only for an assisted exit.
+ */
+#define CALLBACK_STATE	(NVMM_X64_STATE_GPRS | NVMM_X64_STATE_SEGS | \
+			 NVMM_X64_STATE_CRS | NVMM_X64_STATE_MSRS)
+
+static int
+callback_state(struct kvm_cpu *c)
+{
+	uint64_t missing = CALLBACK_STATE & ~c->cached;
+
+	return missing == 0 ? 0 : kvm_state_fetch(c, missing);
+}
+
+/*
+ * The next exit of the same string instruction: KVM ran nothing but that
+ * instruction, which moved only GPRs; what the callbacks of the first exit
+ * saw of the rest still holds (`kept`: cached before the completion).
+ */
+static int
+callback_state_again(struct kvm_cpu *c, uint64_t kept)
+{
+	c->cached |= kept & CALLBACK_STATE & ~(uint64_t)NVMM_X64_STATE_GPRS;
+	return callback_state(c);
+}
+
+/*
  * After the callbacks of one exit: let KVM finish the instruction. Returns
  * 0 when it is done, 1 when KVM stopped at another exit of `kind` for the
  * same instruction (the next elements of a REP string), 2 when it stopped
@@ -1017,8 +1048,11 @@ kvm_assist_io(struct lib_machine *lm, struct lib_vcpu *lv)
 	}
 	io.mach = lm->user;
 	io.vcpu = lv->user;
+	if (callback_state(c) == -1)
+		return -1;
 	for (;;) {
 		uint8_t *buf = (uint8_t *)run + run->io.data_offset;
+		uint64_t kept;
 
 		io.port = run->io.port;
 		io.in = run->io.direction == KVM_EXIT_IO_IN;
@@ -1032,6 +1066,7 @@ kvm_assist_io(struct lib_machine *lm, struct lib_vcpu *lv)
 			return 0;
 		}
 		/* String IO: KVM moves memory and updates RCX/RSI/RDI. */
+		kept = c->cached;
 		r = assist_continue(lv, KVM_EXIT_IO, &rounds);
 		if (r == 0)
 			finish_rep(lm, c, rip0);
@@ -1040,6 +1075,8 @@ kvm_assist_io(struct lib_machine *lm, struct lib_vcpu *lv)
 		c->pending = KVM_PENDING_IO_STRING;
 		if (run->io.direction == KVM_EXIT_IO_IN)
 			memset(buf, 0xFF, (size_t)run->io.size * run->io.count);
+		if (callback_state_again(c, kept) == -1)
+			return -1;
 	}
 }
 
@@ -1058,7 +1095,11 @@ kvm_assist_mem(struct lib_machine *lm, struct lib_vcpu *lv)
 	}
 	mem.mach = lm->user;
 	mem.vcpu = lv->user;
+	if (callback_state(c) == -1)
+		return -1;
 	for (;;) {
+		uint64_t kept;
+
 		mem.gpa = run->mmio.phys_addr;
 		mem.write = run->mmio.is_write;
 		mem.size = run->mmio.len;
@@ -1068,12 +1109,15 @@ kvm_assist_mem(struct lib_machine *lm, struct lib_vcpu *lv)
 		 * KVM finishes the instruction: RIP and, for a read, the
 		 * register. A finished REP string may still sit at RIP.
 		 */
+		kept = c->cached;
 		r = assist_continue(lv, KVM_EXIT_MMIO, &rounds);
 		if (r != 1)
 			return r == -1 ? -1 : 0;
 		c->pending = KVM_PENDING_MMIO;
 		if (!run->mmio.is_write)
 			memset(run->mmio.data, 0xFF, sizeof(run->mmio.data));
+		if (callback_state_again(c, kept) == -1)
+			return -1;
 	}
 }
 
