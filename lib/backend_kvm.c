@@ -856,14 +856,14 @@ kvm_vcpu_run(struct lib_machine *lm, struct lib_vcpu *lv)
 	if (kvm_state_commit(c) == -1)
 		return -1;
 
-	for (unsigned probes = 0;; probes++) {
+	for (bool probe_off = false;;) {
 		/*
 		 * KVM gives no exit when an NMI handler's IRET unblocks NMIs.
 		 * While NMI_READY is owed, an interrupt window stands in: it
 		 * opens at that IRET whenever the interrupted code had IF=1.
 		 * Otherwise NMI_READY comes at the next run (window_exit_due).
 		 */
-		bool probe = c->nmi_window && !c->int_window &&
+		bool probe = !probe_off && c->nmi_window && !c->int_window &&
 		    (run->s.regs.events.nmi.masked ||
 		    run->s.regs.events.nmi.pending);
 
@@ -887,12 +887,12 @@ kvm_vcpu_run(struct lib_machine *lm, struct lib_vcpu *lv)
 			fill_exitstate(c);
 			return 0;
 		}
-		/* IF=1 inside the handler: keep going, but yield at times. */
-		if (probes == 64 || lv->stop) {
-			c->exit.reason = NVMM_VCPU_EXIT_NONE;
-			fill_exitstate(c);
-			return 0;
-		}
+		/*
+		 * The handler itself runs with IF=1: the window is open at
+		 * once and the guest would not move. Run on without it; the
+		 * IRET is seen at a later run (window_exit_due).
+		 */
+		probe_off = true;
 	}
 	if (r == -1) {
 		if (errno != EINTR && errno != EAGAIN)

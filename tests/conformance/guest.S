@@ -648,6 +648,22 @@ L(intr64, excp)				/* with an error code */
 	iretq
 E(intr64)
 
+/*
+ * An NMI handler that enables interrupts and spins until the host writes
+ * D(0), then reports and returns; the NMI is injected after the first OUT.
+ */
+G(nmispin64)
+	.code64
+	REPORT
+	hlt
+L(nmispin64, handler)
+	sti
+1:	cmpb $0, D(0)
+	je 1b
+	out %al, $PORT_HANDLER
+	iretq
+E(nmispin64)
+
 /* Interrupt window: IF = 0 at entry (host), two OUTs, STI, spin. */
 G(intwin64)
 	.code64

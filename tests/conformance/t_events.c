@@ -27,6 +27,8 @@ DECLARE_GUEST(shadow32);
 DECLARE_GUEST_LABEL(shadow32, rd);
 DECLARE_GUEST_LABEL(shadow32, rd_end);
 DECLARE_GUEST(spin32);
+DECLARE_GUEST(nmispin64);
+DECLARE_GUEST_LABEL(nmispin64, handler);
 DECLARE_GUEST(count32);
 
 #define RFLAGS_IF 0x200
@@ -769,6 +771,32 @@ test_stop_signal_in_run(void)
 	vm_destroy(vm);
 }
 
+/*
+ * The same inside an NMI handler that set IF=1, with the NMI window armed:
+ * where the KVM backend watches for the handler's IRET.
+ */
+static void
+test_stop_signal_in_nmi(void)
+{
+	struct nvmm_vcpu v;
+	struct vm *vm = vm_create(0);
+	struct nvmm_vcpu_exit *e;
+
+	vcpu_add(vm, 0, &v);
+	guest_load(vm, GUEST(nmispin64));
+	vcpu_setup_long64(vm, &v, CODE_GPA);
+	idt_set(vm, MODE_LONG64, 2, GUEST_ADDR(nmispin64, handler));
+	GUEST_REPORT(vm, &v);
+	inject(vm, &v, NVMM_VCPU_EVENT_INTR, 2, 0);
+	stop_signal_in_run(vm, &v, PORT_HANDLER);
+	/* The handler's IRET, then HLT. */
+	while ((e = vcpu_run(vm, &v))->reason == NVMM_VCPU_EXIT_NMI_READY)
+		;
+	TEST_ASSERT(e->reason == NVMM_VCPU_EXIT_HALTED, "exit %s",
+	    exit_str(e));
+	vm_destroy(vm);
+}
+
 const struct test_case event_cases[] = {
 	TEST_CASE(event_intr_real, "external interrupt through the real-mode IVT"),
 	TEST_CASE(event_intr_long64, "external interrupt through a 64-bit IDT gate"),
@@ -785,5 +813,6 @@ const struct test_case event_cases[] = {
 	TEST_CASE(stop_before_run, "stop before run -> STOPPED at once, then normal"),
 	TEST_CASE(signal_no_stop, "a signal without stop -> run returns 0 with NONE"),
 	TEST_CASE(stop_signal_in_run, "stop from the handler of a signal that interrupted the run -> that run STOPPED, the next not"),
+	TEST_CASE(stop_signal_in_nmi, "the same inside an NMI handler with IF=1 and the NMI window armed"),
 	{ NULL, NULL, NULL },
 };
