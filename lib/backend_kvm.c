@@ -883,14 +883,14 @@ kvm_vcpu_run(struct lib_machine *lm, struct lib_vcpu *lv)
 	if (kvm_state_commit(c) == -1)
 		return -1;
 
-	for (unsigned probes = 0;; probes++) {
+	for (bool probe_off = false;;) {
 		/*
 		 * KVM gives no exit when an NMI handler's IRET unblocks NMIs.
 		 * While NMI_READY is owed, an interrupt window stands in: it
 		 * opens at that IRET whenever the interrupted code had IF=1.
 		 * Otherwise NMI_READY comes at the next run (window_exit_due).
 		 */
-		bool probe = c->nmi_window && !c->int_window &&
+		bool probe = !probe_off && c->nmi_window && !c->int_window &&
 		    (run->s.regs.events.nmi.masked ||
 		    run->s.regs.events.nmi.pending);
 
@@ -916,12 +916,12 @@ kvm_vcpu_run(struct lib_machine *lm, struct lib_vcpu *lv)
 			fill_exitstate(c);
 			return 0;
 		}
-		/* IF=1 inside the handler: keep going, but yield at times. */
-		if (probes >= 64 || lv->stop) {
-			c->exit.reason = NVMM_VCPU_EXIT_NONE;
-			fill_exitstate(c);
-			return 0;
-		}
+		/*
+		 * The handler itself runs with IF=1: the window is open at
+		 * once and the guest would not move. Run on without it; the
+		 * IRET is seen at a later run (window_exit_due).
+		 */
+		probe_off = true;
 	}
 	if (r == -1) {
 		if (errno != EINTR && errno != EAGAIN)
@@ -1005,6 +1005,37 @@ finish_rep(struct lib_machine *lm, struct kvm_cpu *c, uint64_t rip0)
 }
 
 /*
+ * NVMM's kernel provides these at every IO and MEMORY exit, and clients
+ * read them in their callbacks (e.g. hypercall arguments in RAX, RDX...).
+ * GPRS, SEGS and CR0-CR8 come from kvm_run's sync regs for free; XCR0 and
+ * the MSRs take one ioctl each (the guest changes them without exits:
+ * XSETBV, WRMSR, SWAPGS, the TSC ticking), so they are fetched here, just
+ * before the first callback, and only for an assisted exit.
+ */
+#define CALLBACK_STATE	(NVMM_X64_STATE_GPRS | NVMM_X64_STATE_SEGS | \
+			 NVMM_X64_STATE_CRS | NVMM_X64_STATE_MSRS)
+
+static int
+callback_state(struct kvm_cpu *c)
+{
+	uint64_t missing = CALLBACK_STATE & ~c->cached;
+
+	return missing == 0 ? 0 : kvm_state_fetch(c, missing);
+}
+
+/*
+ * The next exit of the same string instruction: KVM ran nothing but that
+ * instruction, which moved only GPRs; what the callbacks of the first exit
+ * saw of the rest still holds (`kept`: cached before the completion).
+ */
+static int
+callback_state_again(struct kvm_cpu *c, uint64_t kept)
+{
+	c->cached |= kept & CALLBACK_STATE & ~(uint64_t)NVMM_X64_STATE_GPRS;
+	return callback_state(c);
+}
+
+/*
  * After the callbacks of one exit: let KVM finish the instruction. Returns
  * 0 when it is done, 1 when KVM stopped at another exit of `kind` for the
  * same instruction (the next elements of a REP string), 2 when it stopped
@@ -1046,8 +1077,11 @@ kvm_assist_io(struct lib_machine *lm, struct lib_vcpu *lv)
 	}
 	io.mach = lm->user;
 	io.vcpu = lv->user;
+	if (callback_state(c) == -1)
+		return -1;
 	for (;;) {
 		uint8_t *buf = (uint8_t *)run + run->io.data_offset;
+		uint64_t kept;
 
 		io.port = run->io.port;
 		io.in = run->io.direction == KVM_EXIT_IO_IN;
@@ -1061,6 +1095,7 @@ kvm_assist_io(struct lib_machine *lm, struct lib_vcpu *lv)
 			return 0;
 		}
 		/* String IO: KVM moves memory and updates RCX/RSI/RDI. */
+		kept = c->cached;
 		r = assist_continue(lv, KVM_EXIT_IO, &rounds);
 		if (r == 0)
 			finish_rep(lm, c, rip0);
@@ -1069,6 +1104,8 @@ kvm_assist_io(struct lib_machine *lm, struct lib_vcpu *lv)
 		c->pending = KVM_PENDING_IO_STRING;
 		if (run->io.direction == KVM_EXIT_IO_IN)
 			memset(buf, 0xFF, (size_t)run->io.size * run->io.count);
+		if (callback_state_again(c, kept) == -1)
+			return -1;
 	}
 }
 
@@ -1087,7 +1124,11 @@ kvm_assist_mem(struct lib_machine *lm, struct lib_vcpu *lv)
 	}
 	mem.mach = lm->user;
 	mem.vcpu = lv->user;
+	if (callback_state(c) == -1)
+		return -1;
 	for (;;) {
+		uint64_t kept;
+
 		mem.gpa = run->mmio.phys_addr;
 		mem.write = run->mmio.is_write;
 		mem.size = run->mmio.len;
@@ -1097,12 +1138,15 @@ kvm_assist_mem(struct lib_machine *lm, struct lib_vcpu *lv)
 		 * KVM finishes the instruction: RIP and, for a read, the
 		 * register. A finished REP string may still sit at RIP.
 		 */
+		kept = c->cached;
 		r = assist_continue(lv, KVM_EXIT_MMIO, &rounds);
 		if (r != 1)
 			return r == -1 ? -1 : 0;
 		c->pending = KVM_PENDING_MMIO;
 		if (!run->mmio.is_write)
 			memset(run->mmio.data, 0xFF, sizeof(run->mmio.data));
+		if (callback_state_again(c, kept) == -1)
+			return -1;
 	}
 }
 

@@ -293,6 +293,18 @@ dev_vcpu_run(struct lib_machine *lm, struct lib_vcpu *lv)
 	if (ioctl(nvmm_fd, NVMM_IOC_VCPU_RUN, &args) == -1)
 		return -1;
 	bv->exit = args.exit;
+	/*
+	 * A signal made the module return NONE, and its handler, which ran
+	 * on the way out of the ioctl, may have called nvmm_vcpu_stop (QEMU
+	 * does): then this is the stopped run, and no stop may remain for
+	 * the next one.
+	 */
+	if (bv->exit.reason == NVMM_VCPU_EXIT_NONE &&
+	    __atomic_exchange_n(&bv->comm->stop, 0, __ATOMIC_SEQ_CST))
+		bv->exit.reason = NVMM_VCPU_EXIT_STOPPED;
+	/* The comm page's flag decides; vcpu->stop only shows the request. */
+	if (bv->exit.reason == NVMM_VCPU_EXIT_STOPPED)
+		__atomic_store_n(&lv->stop, 0, __ATOMIC_SEQ_CST);
 	if (bv->exit.reason == NVMM_VCPU_EXIT_IO &&
 	    bv->exit.u.io.address_size == 0)
 		io_fix_asize(lm, bv);

@@ -145,6 +145,91 @@ L(mmio64, l64) mov 0x70(%rbx), %rax
 	hlt
 E(mmio64)
 
+/*
+ * State seen by the assist callbacks: the guest itself sets MSRs, GS base
+ * and FS, CR2 (and CR4.OSXSAVE + XCR0 = 3 when the host puts 1 at D(8)),
+ * then a value in every GPR but RSP, and does one OUT. Then it changes the
+ * GPRs (NOT), CR2 (NOT), GS base and three MSRs, and does one MMIO store
+ * and one MMIO load. Its TSC before each phase goes to D(0x10), D(0x18).
+ * The host checks vcpu->state inside the callbacks against these values.
+ */
+#define CB_WRMSR(idx, hi, lo)                                                \
+	mov $idx, %ecx;                                                      \
+	mov $hi, %edx;                                                       \
+	mov $lo, %eax;                                                       \
+	wrmsr
+#define CB_TSC(off)                                                          \
+	rdtsc;                                                               \
+	shl $32, %rdx;                                                       \
+	or %rdx, %rax;                                                       \
+	mov %rax, D(off)
+#define CB_NOT_GPRS                                                          \
+	not %rax; not %rcx; not %rdx; not %rbx; not %rbp; not %rsi;          \
+	not %rdi; not %r8; not %r9; not %r10; not %r11; not %r12;            \
+	not %r13; not %r14; not %r15
+G(cbstate64)
+	.code64
+	CB_WRMSR(0x174, 0, 0x5a)		/* SYSENTER_CS */
+	CB_WRMSR(0x175, 0, 0x175175)		/* SYSENTER_ESP */
+	CB_WRMSR(0x176, 0, 0x176176)		/* SYSENTER_EIP */
+	CB_WRMSR(0x277, 0x00070106, 0x00070106)	/* PAT */
+	CB_WRMSR(0xc0000081, 0x00230010, 0x5a5a5a5a)	/* STAR */
+	CB_WRMSR(0xc0000082, 0xffffffff, 0x81234560)	/* LSTAR */
+	CB_WRMSR(0xc0000083, 0xffffffff, 0x81234570)	/* CSTAR */
+	CB_WRMSR(0xc0000084, 0, 0x47700)		/* SFMASK */
+	CB_WRMSR(0xc0000101, 0x00007ffe, 0x5a5a5000)	/* GS base */
+	CB_WRMSR(0xc0000102, 0x00007fff, 0xa5a5a000)	/* KERNEL_GS_BASE */
+	mov $0xc0000080, %ecx			/* EFER.SCE */
+	rdmsr
+	or $1, %eax
+	wrmsr
+	xor %eax, %eax
+	mov %ax, %fs
+	mov $0xc2c2c2c2c2c2c2c2, %rax
+	mov %rax, %cr2
+	cmpb $0, D(8)
+	je 1f
+	mov %cr4, %rax
+	bts $18, %rax				/* OSXSAVE */
+	mov %rax, %cr4
+	xor %ecx, %ecx
+	xor %edx, %edx
+	mov $3, %eax				/* x87 | SSE */
+	xsetbv
+1:	CB_TSC(0x10)
+	mov $0xaaaa0000aaaa0001, %rax
+	mov $0xcccc0000cccc0002, %rcx
+	mov $0xdddd0000dddd0003, %rdx
+	mov $0xbbbb0000bbbb0004, %rbx
+	mov $0xbeef0000beef0005, %rbp
+	mov $0x5151000051510006, %rsi
+	mov $0xd1d10000d1d10007, %rdi
+	mov $0x0808000008080008, %r8
+	mov $0x0909000009090009, %r9
+	mov $0x101000001010000a, %r10
+	mov $0x111100001111000b, %r11
+	mov $0x121200001212000c, %r12
+	mov $0x131300001313000d, %r13
+	mov $0x141400001414000e, %r14
+	mov $0x151500001515000f, %r15
+L(cbstate64, out) out %al, $PORT_MARK
+	CB_WRMSR(0x176, 0, 0x276276)		/* SYSENTER_EIP */
+	CB_WRMSR(0xc0000081, 0x00330020, 0xa5a5a5a5)	/* STAR */
+	CB_WRMSR(0xc0000101, 0x00007ffd, 0x5a5a6000)	/* GS base */
+	CB_WRMSR(0xc0000102, 0x00007ffc, 0xa5a5b000)	/* KERNEL_GS_BASE */
+	CB_TSC(0x18)
+	mov %cr2, %rax
+	not %rax
+	mov %rax, %cr2
+	mov $0xaaaa0000aaaa0001, %rax
+	mov $0xcccc0000cccc0002, %rcx
+	mov $0xdddd0000dddd0003, %rdx
+	CB_NOT_GPRS
+L(cbstate64, store) mov %rbx, MMIO_GPA
+L(cbstate64, load) mov MMIO_GPA+8, %r14
+	hlt
+E(cbstate64)
+
 /* Real mode: DS = 0x9000, MMIO at linear 0x90000 (RAM ends below it). */
 G(mmio16)
 	.code16
@@ -606,6 +691,22 @@ L(intr64, excp)				/* with an error code */
 	out %al, $PORT_HANDLER
 	iretq
 E(intr64)
+
+/*
+ * An NMI handler that enables interrupts and spins until the host writes
+ * D(0), then reports and returns; the NMI is injected after the first OUT.
+ */
+G(nmispin64)
+	.code64
+	REPORT
+	hlt
+L(nmispin64, handler)
+	sti
+1:	cmpb $0, D(0)
+	je 1b
+	out %al, $PORT_HANDLER
+	iretq
+E(nmispin64)
 
 /* Interrupt window: IF = 0 at entry (host), two OUTs, STI, spin. */
 G(intwin64)

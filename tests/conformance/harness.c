@@ -262,6 +262,7 @@ uint8_t io_out_stream[4096];
 unsigned io_out_pos;
 uint8_t mmio_dev[4096];
 void (*io_hook)(struct nvmm_io *io);
+void (*mem_hook)(struct nvmm_mem *mem);
 
 static void
 record_io(struct nvmm_io *io)
@@ -316,6 +317,8 @@ record_mem(struct nvmm_mem *mem)
 	memset(r->data, 0, sizeof(r->data));
 	memcpy(r->data, mem->data, mem->size);
 	mem_count++;
+	if (mem_hook != NULL)
+		mem_hook(mem);
 }
 
 /* ------------------------------------------------------------------------ */

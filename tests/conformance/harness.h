@@ -223,6 +223,8 @@ extern unsigned io_out_pos;
 extern uint8_t mmio_dev[4096];
 /* Optional hook run inside the io callback (checks vcpu->state there). */
 extern void (*io_hook)(struct nvmm_io *io);
+/* The same inside the mem callback, after the data moved. */
+extern void (*mem_hook)(struct nvmm_mem *mem);
 
 /* ------------------------------------------------------------------------ */
 /* Run-time probes of what the host can run (skips, never hard-coded).       */

@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <ucontext.h>
 
 #include "harness.h"
 
@@ -26,6 +27,8 @@ DECLARE_GUEST(shadow32);
 DECLARE_GUEST_LABEL(shadow32, rd);
 DECLARE_GUEST_LABEL(shadow32, rd_end);
 DECLARE_GUEST(spin32);
+DECLARE_GUEST(nmispin64);
+DECLARE_GUEST_LABEL(nmispin64, handler);
 DECLARE_GUEST(count32);
 
 #define RFLAGS_IF 0x200
@@ -636,6 +639,164 @@ test_signal_no_stop(void)
 	vm_destroy(vm);
 }
 
+/*
+ * QEMU's case: a signal interrupts nvmm_vcpu_run and its handler calls
+ * nvmm_vcpu_stop. The handler stops only when it interrupted the run
+ * itself: its context is the return of a system call (the bytes before RIP
+ * are SYSCALL, RAX 0 or -EINTR) made while the VCPU thread was inside
+ * nvmm_vcpu_run, whose only such call is the backend's run ioctl. A signal
+ * that lands anywhere else does nothing, and the sender tries again. One
+ * signal at a time: the sender waits for each to be handled, so none is
+ * left pending when the test goes on.
+ */
+static atomic_int in_run;
+static atomic_int stop_hits;
+static atomic_int sender_done;
+
+static bool
+at_syscall_return(const ucontext_t *uc)
+{
+	const uint8_t *rip = (const uint8_t *)uc->uc_mcontext.gregs[REG_RIP];
+	long long rax = (long long)uc->uc_mcontext.gregs[REG_RAX];
+
+	return rip[-2] == 0x0f && rip[-1] == 0x05 && (rax == 0 ||
+	    rax == -EINTR);
+}
+
+static void
+on_sig_stop_in_run(int sig, siginfo_t *si, void *ctx)
+{
+	(void)sig;
+	(void)si;
+	if (atomic_load(&in_run) && at_syscall_return(ctx)) {
+		nvmm_vcpu_stop(sig_vcpu);
+		atomic_fetch_add(&stop_hits, 1);
+	}
+	atomic_fetch_add(&sig_count, 1);
+}
+
+static void *
+send_until_done(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&sender_done)) {
+		int n = atomic_load(&sig_count);
+		uint64_t t0 = now_ms();
+
+		msleep(3);
+		pthread_kill(vcpu_thread, SIGUSR1);
+		/* Handled within 5 s, or the VCPU thread is stuck anyway. */
+		while (atomic_load(&sig_count) == n && now_ms() - t0 < 5000)
+			msleep(1);
+	}
+	return NULL;
+}
+
+/*
+ * The guest spins until the host writes D(0), then does an OUT to
+ * next_port. Runs until a signal's handler stopped a run from inside it,
+ * checks that run, then that the next one reaches that OUT.
+ */
+static void
+stop_signal_in_run(struct vm *vm, struct nvmm_vcpu *v, uint16_t next_port)
+{
+	struct sigaction sa;
+	pthread_t t;
+	uint64_t t0 = now_ms();
+	unsigned runs = 0, nones = 0;
+	int r, hits;
+
+	sig_vcpu = v;
+	vcpu_thread = pthread_self();
+	atomic_store(&sig_count, 0);
+	atomic_store(&stop_hits, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_sig_stop_in_run;
+	sa.sa_flags = SA_SIGINFO;	/* no SA_RESTART, as QEMU */
+	sigemptyset(&sa.sa_mask);
+	TEST_ASSERT(sigaction(SIGUSR1, &sa, NULL) == 0, "sigaction");
+	atomic_store(&sender_done, 0);
+	TEST_ASSERT(pthread_create(&t, NULL, send_until_done, NULL) == 0,
+	    "pthread_create");
+	for (;;) {
+		hits = atomic_load(&stop_hits);
+		atomic_store(&in_run, 1);
+		errno = 0;
+		r = nvmm_vcpu_run(&vm->mach, v);
+		atomic_store(&in_run, 0);
+		runs++;
+		if (r != 0 || atomic_load(&stop_hits) != hits)
+			break;
+		/* The guest spins: nothing else may end a run. */
+		TEST_ASSERT(v->exit->reason == NVMM_VCPU_EXIT_NONE, "run %u, "
+		    "not interrupted by a stop, ended with exit %s", runs,
+		    exit_str(v->exit));
+		nones++;
+		if (now_ms() - t0 > 20000)
+			break;
+	}
+	atomic_store(&sender_done, 1);
+	pthread_join(t, NULL);
+	TEST_ASSERT(r == 0, "nvmm_vcpu_run returned %d, errno %d (%s)", r,
+	    errno, strerror(errno));
+	TEST_ASSERT(atomic_load(&stop_hits) > 0, "in 20 s and %u runs, no "
+	    "signal landed on the return of a run", runs);
+	TEST_ASSERT(v->exit->reason == NVMM_VCPU_EXIT_STOPPED, "the run "
+	    "interrupted by a signal whose handler called nvmm_vcpu_stop "
+	    "returned exit %s (after %u NONE runs)", exit_str(v->exit), nones);
+
+	/* No stop left behind: cleared, and the next run reaches the OUT. */
+	ASSERT_EQ(*v->stop, 0);
+	*(volatile uint8_t *)gpa_ptr(vm, DATA_GPA) = 1;
+	for (unsigned n = 0;; n++) {
+		ASSERT_OK(nvmm_vcpu_run(&vm->mach, v));
+		if (v->exit->reason != NVMM_VCPU_EXIT_NONE)
+			break;
+		TEST_ASSERT(n < 1000, "1000 NONE exits in a row");
+	}
+	TEST_ASSERT(v->exit->reason == NVMM_VCPU_EXIT_IO &&
+	    v->exit->u.io.port == next_port, "the run after the stopped one "
+	    "(no stop requested since) returned exit %s", exit_str(v->exit));
+	vcpu_skip(vm, v, v->exit->u.io.npc);
+}
+
+static void
+test_stop_signal_in_run(void)
+{
+	struct nvmm_vcpu v;
+	struct vm *vm = spin_vm(&v);
+
+	stop_signal_in_run(vm, &v, PORT_REPORT);
+	EXPECT_EXIT(vm, &v, NVMM_VCPU_EXIT_HALTED);
+	vm_destroy(vm);
+}
+
+/*
+ * The same inside an NMI handler that set IF=1, with the NMI window armed:
+ * where the KVM backend watches for the handler's IRET.
+ */
+static void
+test_stop_signal_in_nmi(void)
+{
+	struct nvmm_vcpu v;
+	struct vm *vm = vm_create(0);
+	struct nvmm_vcpu_exit *e;
+
+	vcpu_add(vm, 0, &v);
+	guest_load(vm, GUEST(nmispin64));
+	vcpu_setup_long64(vm, &v, CODE_GPA);
+	idt_set(vm, MODE_LONG64, 2, GUEST_ADDR(nmispin64, handler));
+	GUEST_REPORT(vm, &v);
+	inject(vm, &v, NVMM_VCPU_EVENT_INTR, 2, 0);
+	stop_signal_in_run(vm, &v, PORT_HANDLER);
+	/* The handler's IRET, then HLT. */
+	while ((e = vcpu_run(vm, &v))->reason == NVMM_VCPU_EXIT_NMI_READY)
+		;
+	TEST_ASSERT(e->reason == NVMM_VCPU_EXIT_HALTED, "exit %s",
+	    exit_str(e));
+	vm_destroy(vm);
+}
+
 const struct test_case event_cases[] = {
 	TEST_CASE(event_intr_real, "external interrupt through the real-mode IVT"),
 	TEST_CASE(event_intr_long64, "external interrupt through a 64-bit IDT gate"),
@@ -651,5 +812,7 @@ const struct test_case event_cases[] = {
 	TEST_CASE(stop_thread, "nvmm_vcpu_stop from another thread -> STOPPED"),
 	TEST_CASE(stop_before_run, "stop before run -> STOPPED at once, then normal"),
 	TEST_CASE(signal_no_stop, "a signal without stop -> run returns 0 with NONE"),
+	TEST_CASE(stop_signal_in_run, "stop from the handler of a signal that interrupted the run -> that run STOPPED, the next not"),
+	TEST_CASE(stop_signal_in_nmi, "the same inside an NMI handler with IF=1 and the NMI window armed"),
 	{ NULL, NULL, NULL },
 };
