@@ -16,6 +16,11 @@ die() { echo "install-deps: $*" >&2; exit 1; }
 command -v dpkg-query >/dev/null 2>&1 ||
     die "dpkg-query not found: this needs Debian 12 (or a derivative)"
 
+# apt's own configuration first: source entries and the packages pinned to
+# bookworm-backports (tools/apt-sources.sh; NVMM_APT_SOURCES replaces the
+# command, for tests)
+${NVMM_APT_SOURCES:-sh "$top/tools/apt-sources.sh"}
+
 lists=
 for f in "$top/.ci/packages" "$top"/tests/*/PACKAGES; do
 	[ -f "$f" ] && lists="$lists $f"
@@ -28,6 +33,15 @@ for p in $packages; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q ' ok installed$' ||
 	    missing="$missing $p"
 done
+# a package pinned to bookworm-backports (tests/*/BACKPORTS) counts as
+# missing while the installed version is not the candidate
+if command -v apt-cache >/dev/null 2>&1; then
+	for p in $(cat "$top"/tests/*/BACKPORTS 2>/dev/null | sed 's/#.*//'); do
+		case " $missing " in *" $p "*) continue ;; esac
+		v=$(apt-cache policy "$p" 2>/dev/null | awk '/Installed:/ { i = $2 } /Candidate:/ { c = $2 } END { if (i != "(none)" && i != c) print i " -> " c }')
+		[ -z "$v" ] || missing="$missing $p"
+	done
+fi
 if [ -z "$missing" ]; then
 	echo "install-deps: every package is installed"
 	exit 0

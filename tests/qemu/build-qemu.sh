@@ -10,7 +10,8 @@
 #               default: both
 #   --path      print the qemu-system-x86_64 path of each VERSION and exit
 #               (status 1 if one is not built)
-#   --configure-only   stop after configure (what the compile gate needs)
+#   --build-dir print the build directory of each VERSION (built or not)
+#   --configure-only   stop after configure
 #
 # What it changes in QEMU: the one meson line that restricts the nvmm
 # accelerator to NetBSD now also admits Linux, and the patches of
@@ -25,10 +26,9 @@
 # find nothing (or one file) to do: seconds. A new Debian revision or a
 # changed patch gives a new source directory.
 #
-# Needs: deb-src entries for bookworm and bookworm-backports (added, if
-# missing, as /etc/apt/sources.list.d/nvmm-linux-qemu.sources, as root or
-# through sudo), the packages of tests/qemu/PACKAGES, and the library
-# (`make`, run first by `make qemu`).
+# Needs: deb-src entries for bookworm and bookworm-backports (written, if
+# missing, by tools/apt-sources.sh, as root or through sudo), the packages
+# of tests/qemu/PACKAGES, and the library (`make`, run first by `make qemu`).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -44,6 +44,7 @@ versions=
 for a in "$@"; do
 	case $a in
 	--path) print_path=1 ;;
+	--build-dir) print_path=2 ;;
 	--configure-only) conf_only=1 ;;
 	7.2|10.0) versions="$versions $a" ;;
 	-h|--help) sed -n '4,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -54,6 +55,10 @@ done
 
 binpath() { echo "$CACHE/qemu-$1/build/qemu-system-x86_64"; }
 
+if [ "$print_path" -eq 2 ]; then
+	for v in $versions; do echo "$CACHE/qemu-$v/build"; done
+	exit 0
+fi
 if [ "$print_path" -eq 1 ]; then
 	rc=0
 	for v in $versions; do
@@ -63,40 +68,9 @@ if [ "$print_path" -eq 1 ]; then
 	exit $rc
 fi
 
-as_root() {
-	if [ "$(id -u)" -eq 0 ]; then "$@"
-	elif command -v sudo >/dev/null 2>&1; then sudo "$@"
-	else die "need root for: $*"; fi
-}
-
-# --- apt: source entries ---------------------------------------------------
-SRCLIST=/etc/apt/sources.list.d/nvmm-linux-qemu.sources
+# --- apt: source entries (tools/apt-sources.sh: one copy of that rule) ----
 ensure_sources() {
-	if apt-cache showsrc qemu 2>/dev/null | grep -q '^Version: 1:10\.0'; then
-		return 0
-	fi
-	say "adding deb-src entries ($SRCLIST)"
-	tmp=$(mktemp)
-	cat > "$tmp" <<'EOF'
-# added by nvmm-linux tests/qemu/build-qemu.sh: QEMU's source packages
-# (bookworm and bookworm-backports), and the backports binary index for the
-# newer meson QEMU 10.0 needs (downloaded, never installed: no pinning is
-# changed, backports keep their default priority 100)
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm bookworm-updates bookworm-backports
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-Types: deb
-URIs: http://deb.debian.org/debian
-Suites: bookworm-backports
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
-	as_root install -m 644 "$tmp" "$SRCLIST"
-	rm -f "$tmp"
-	as_root apt-get update -q >/dev/null || die "apt-get update failed"
+	sh "$top/tools/apt-sources.sh" >&2 || die "cannot set up the apt source entries (tools/apt-sources.sh)"
 }
 
 # newest source version of QEMU VERSION that apt knows (1:7.2+dfsg-7+deb12u18)

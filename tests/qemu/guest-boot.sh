@@ -31,6 +31,8 @@ err=/tmp/guest-$$.stderr
 
 fail() { echo "FAIL: $label: $*"; show; exit 1; }
 show() {
+	echo "guest markers:"
+	grep -a 'NVMMGUEST' "$log" 2>/dev/null | tr -d '\r' | sed 's/^/  | /'
 	echo "serial console, last lines:"
 	tail -n 25 "$log" 2>/dev/null | tr -d '\r' | sed 's/^/  | /'
 	echo "QEMU stderr:"

@@ -111,7 +111,7 @@ run() {
 	old_ifs=$IFS; IFS=:
 	for d in $dirs; do path="$path${path:+:}$t/$d"; done
 	IFS=$old_ifs
-	env -i PATH="$path" HOME="$t" FAKE="$t" FAKE_UID="$uid" \
+	env -i PATH="$path" HOME="$t" FAKE="$t" FAKE_UID="$uid" NVMM_APT_SOURCES=: \
 	    ${FAKE_APT_FAIL:+FAKE_APT_FAIL=1} "$SH" "$script" >"$t/out" 2>"$t/err"
 	rc=$?
 }
