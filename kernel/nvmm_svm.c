@@ -274,6 +274,25 @@ icpt_clr(struct vmcb *vmcb, unsigned int bit)
 	vmcb->control.intercepts[bit / 32] &= ~(1U << (bit % 32));
 }
 
+/*
+ * The instruction at RIP is complete (done by this module, or by the program
+ * that moved RIP): the guest goes on at npc, outside any interrupt shadow.
+ * The shadow of STI, MOV SS or POP SS covers one instruction and the CPU
+ * ends it when that instruction completes; an intercepted instruction has
+ * not completed, so the #VMEXIT saves the shadow in the VMCB
+ * (VMCB.INTERRUPT_SHADOW, AMD APM vol. 2, 15.21.5 and appendix B) and the
+ * next VMRUN loads it back, for whatever instruction is at RIP by then.
+ * Every place that moves RIP past an instruction comes through here.
+ */
+static void
+svm_insn_done(struct nvmm_cpu *vcpu, u64 npc)
+{
+	struct vmcb *vmcb = to_vmcb(vcpu);
+
+	vmcb->save.rip = npc;
+	vmcb->control.int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
+}
+
 static u32
 asid_alloc(void)
 {
@@ -419,12 +438,21 @@ nvmm_svm_setstate(struct nvmm_cpu *vcpu, u64 flags)
 		vmcb->save.cpl = (vmcb->save.ss.attrib >> SVM_SELECTOR_DPL_SHIFT) & 3;
 	}
 	if (flags & NVMM_X64_STATE_GPRS) {
+		u64 rip = READ_ONCE(st->gprs[NVMM_X64_GPR_RIP]);
+
 		for (i = 0; i < 16; i++)
 			vcpu->gprs[i] = READ_ONCE(st->gprs[i]);
 		vmcb->save.rax = vcpu->gprs[NVMM_X64_GPR_RAX];
 		vmcb->save.rsp = vcpu->gprs[NVMM_X64_GPR_RSP];
-		vmcb->save.rip = READ_ONCE(st->gprs[NVMM_X64_GPR_RIP]);
 		vmcb->save.rflags = READ_ONCE(st->gprs[NVMM_X64_GPR_RFLAGS]) | 2;
+		/*
+		 * A program that moves RIP has done (e.g. RIP = npc of an
+		 * RDMSR, IO or MEMORY exit) or dropped the instruction there,
+		 * and with it the shadow it was in; the INTR state, when
+		 * committed along with this, is applied below and wins.
+		 */
+		if (rip != vmcb->save.rip)
+			svm_insn_done(vcpu, rip);
 	}
 	if (flags & NVMM_X64_STATE_CRS) {
 		u64 xcr0 = READ_ONCE(st->crs[NVMM_X64_CR_XCR0]);
@@ -725,7 +753,7 @@ exit_cpuid(struct nvmm_cpu *vcpu, struct nvmm_x86_exit *exit)
 	set_gpr32(vcpu, NVMM_X64_GPR_RBX, r[1]);
 	set_gpr32(vcpu, NVMM_X64_GPR_RCX, r[2]);
 	set_gpr32(vcpu, NVMM_X64_GPR_RDX, r[3]);
-	vmcb->save.rip = next_rip(vcpu, 2);
+	svm_insn_done(vcpu, next_rip(vcpu, 2));
 	return EXIT_CONTINUE;
 }
 
@@ -820,7 +848,7 @@ exit_msr(struct nvmm_cpu *vcpu, struct nvmm_x86_exit *exit)
 		vmcb->save.rax = rval & 0xFFFFFFFFULL;
 		vcpu->gprs[NVMM_X64_GPR_RDX] = rval >> 32;
 	}
-	vmcb->save.rip = next_rip(vcpu, 2);
+	svm_insn_done(vcpu, next_rip(vcpu, 2));
 	return EXIT_CONTINUE;
 
 user:
@@ -851,7 +879,7 @@ exit_xsetbv(struct nvmm_cpu *vcpu)
 		return EXIT_CONTINUE;
 	}
 	vcpu->xcr0 = val;
-	vmcb->save.rip = next_rip(vcpu, 3);
+	svm_insn_done(vcpu, next_rip(vcpu, 3));
 	return EXIT_CONTINUE;
 }
 
@@ -913,7 +941,7 @@ svm_handle_exit(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu,
 	case SVM_EXIT_CPUID:
 		return exit_cpuid(vcpu, exit);
 	case SVM_EXIT_HLT:
-		vmcb->save.rip = next_rip(vcpu, 1);
+		svm_insn_done(vcpu, next_rip(vcpu, 1));
 		exit->reason = NVMM_VCPU_EXIT_HALTED;
 		return EXIT_USER;
 	case SVM_EXIT_IOIO:
@@ -938,7 +966,7 @@ svm_handle_exit(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu,
 		return EXIT_USER;
 	case SVM_EXIT_INVD:
 		/* Caches are coherent with the host: nothing to do. */
-		vmcb->save.rip = next_rip(vcpu, 2);
+		svm_insn_done(vcpu, next_rip(vcpu, 2));
 		return EXIT_CONTINUE;
 	case SVM_EXIT_VMRUN:
 	case SVM_EXIT_VMMCALL:

@@ -629,6 +629,44 @@ L(shadow32, rd_end)
 	hlt
 E(shadow32)
 
+/*
+ * Instructions that every backend completes in its kernel (CPUID, RDMSR of
+ * EFER, INVD, HLT), each right after MOV SS: the shadow must end with the
+ * instruction, so none of the following exits may see it.
+ */
+G(shadowk32)
+	.code32
+	xor %eax, %eax
+	xor %ecx, %ecx
+	mov %ss, %dx
+	mov %dx, %ss
+	cpuid
+	REPORT
+	mov $0xC0000080, %ecx
+	mov %ss, %dx
+	mov %dx, %ss
+	rdmsr
+	REPORT
+	mov %ss, %dx
+	mov %dx, %ss
+	invd
+	REPORT
+	mov %ss, %dx
+	mov %dx, %ss
+L(shadowk32, hlt) hlt
+L(shadowk32, hlt_end)
+	REPORT
+	hlt
+E(shadowk32)
+
+/* Entered with the shadow set by the host, ECX = 0x12345 set by it too. */
+G(shadowset32)
+	.code32
+	rdmsr
+	REPORT
+	hlt
+E(shadowset32)
+
 /* CPUID EAX=leaf ECX=subleaf (set by the host), report EAX EBX ECX EDX. */
 G(cpuid32)
 	.code32
