@@ -815,6 +815,16 @@ inject_event(struct kvm_cpu *c)
 	c->run->kvm_dirty_regs |= KVM_SYNC_X86_EVENTS;
 }
 
+/* An exit interrupted an event's delivery: KVM will re-inject it. */
+static bool
+event_in_flight(const struct kvm_run *run)
+{
+	const struct kvm_vcpu_events *ev = &run->s.regs.events;
+
+	return ev->interrupt.injected || ev->exception.injected ||
+	    ev->nmi.injected;
+}
+
 /* Window exits owed from an earlier exit (KVM reports them late). */
 static bool
 window_exit_due(struct kvm_cpu *c)
@@ -876,7 +886,15 @@ kvm_vcpu_run(struct lib_machine *lm, struct lib_vcpu *lv)
 		fill_exitstate(c);
 		return 0;
 	}
-	if (c->event_commit) {
+	/*
+	 * An event whose delivery an exit interrupted is still in flight
+	 * (KVM re-injects it at the next entry): injecting now would replace
+	 * it and the guest would lose an interrupt. Hold the new one until
+	 * KVM reports the interrupt window open, which it does only once
+	 * nothing is left to re-inject, and inject it there.
+	 */
+	bool held = c->event_commit && event_in_flight(run);
+	if (c->event_commit && !held) {
 		inject_event(c);
 		c->event_commit = false;
 	}
@@ -894,7 +912,7 @@ kvm_vcpu_run(struct lib_machine *lm, struct lib_vcpu *lv)
 		    (run->s.regs.events.nmi.masked ||
 		    run->s.regs.events.nmi.pending);
 
-		run->request_interrupt_window = c->int_window || probe;
+		run->request_interrupt_window = c->int_window || probe || held;
 		c->tid = current_tid();
 		r = ioctl(c->fd, KVM_RUN, 0);
 		c->tid = 0;
@@ -906,6 +924,14 @@ kvm_vcpu_run(struct lib_machine *lm, struct lib_vcpu *lv)
 		    ~(uint32_t)KVM_VCPUEVENT_VALID_NMI_PENDING;
 		if (r == 0 && answer_msr(c))
 			continue;	/* as nvmm.ko's kernel does */
+		if (r == 0 && held && !event_in_flight(run)) {
+			inject_event(c);
+			c->event_commit = false;
+			held = false;
+			if (run->exit_reason == KVM_EXIT_IRQ_WINDOW_OPEN &&
+			    !c->int_window && !probe)
+				continue;	/* the window was ours alone */
+		}
 		if (r == -1 || !probe ||
 		    run->exit_reason != KVM_EXIT_IRQ_WINDOW_OPEN)
 			break;

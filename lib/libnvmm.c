@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "exit_stats.h"
 #include "nvmm_impl.h"
 #include "x86_assist.h"
 
@@ -77,6 +78,7 @@ out:
 int
 nvmm_init(void)
 {
+	exit_stats_setup();
 	return lib_init(false);
 }
 
@@ -431,6 +433,8 @@ nvmm_vcpu_inject(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
 		return -1;
 	}
 	*lv->event_commit = true;
+	if (exit_stats_on)
+		exit_stats_count_event(lv->event);
 	return 0;
 }
 
@@ -440,9 +444,14 @@ nvmm_vcpu_run(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
 	struct lib_machine *lm = get_machine(mach);
 	struct lib_vcpu *lv;
 
+	int r;
+
 	if (lm == NULL || (lv = get_vcpu(lm, vcpu)) == NULL)
 		return -1;
-	return lib.be->vcpu_run(lm, lv);
+	r = lib.be->vcpu_run(lm, lv);
+	if (exit_stats_on && r == 0)
+		exit_stats_count_exit(vcpu->exit);
+	return r;
 }
 
 int

@@ -28,6 +28,7 @@ qemu=/q/$ver/qemu-system-x86_64
 tmo=${GUEST_TIMEOUT:-240}
 log=/tmp/guest-$$.serial
 err=/tmp/guest-$$.stderr
+stats=/tmp/guest-$$.stats
 
 fail() { echo "FAIL: $label: $*"; show; exit 1; }
 show() {
@@ -55,7 +56,7 @@ now() { cut -d' ' -f1 /proc/uptime; }
 t0=$(now)
 : > "$log"
 # shellcheck disable=SC2086
-"$qemu" -accel nvmm -L /fw -nodefaults -display none -no-reboot \
+NVMM_STATS=$stats "$qemu" -accel nvmm -L /fw -nodefaults -display none -no-reboot \
 	-machine pc -m 256 -smp "$cpus" -serial "file:$log" \
 	-kernel /guest/vmlinuz -initrd /guest/initrd.gz -append "$append" \
 	${QEMU_EXTRA:-} </dev/null >"$err" 2>&1 &
@@ -78,6 +79,10 @@ total=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
 tr -d '\r' < "$log" > "$log.txt"
 mk() { grep -m 1 "^NVMMGUEST: $1" "$log.txt" | sed "s/^NVMMGUEST: $1 *//"; }
 echo "# $label: init after ${tinit:-never} s, QEMU ended after $total s with status $qrc"
+# the library's exit counts (NVMM_STATS): the most frequent first
+grep -v -e ' exits$' -e ' events ' "$stats" 2>/dev/null | sort -k4 -n -r | head -n 12 |
+    sed "s|^nvmm-stats: |# $label: |"
+grep -h -e ' exits$' -e ' events ' "$stats" 2>/dev/null | sed "s|^nvmm-stats: |# $label: |"
 unexp=$(grep -c 'NVMM: Unexpected' "$err")
 [ "$unexp" -eq 0 ] || echo "# $label: QEMU printed $unexp 'NVMM: Unexpected' lines, e.g. $(grep -m 1 'NVMM: Unexpected' "$err")"
 
