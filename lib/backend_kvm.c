@@ -961,6 +961,7 @@ kvm_vcpu_run(struct lib_machine *lm, struct lib_vcpu *lv)
 {
 	struct kvm_cpu *c = lv->be;
 	struct kvm_run *run = c->run;
+	bool probe = false;
 	int r;
 
 	memset(&c->exit.u, 0, sizeof(c->exit.u));
@@ -1005,9 +1006,9 @@ kvm_vcpu_run(struct lib_machine *lm, struct lib_vcpu *lv)
 		 * KVM gives no exit when an NMI handler's IRET unblocks NMIs.
 		 * While NMI_READY is owed, an interrupt window stands in: it
 		 * opens at that IRET whenever the interrupted code had IF=1.
-		 * Otherwise NMI_READY comes at the next run (window_exit_due).
+		 * Otherwise NMI_READY comes with the next exit (below).
 		 */
-		bool probe = !probe_off && c->nmi_window && !c->int_window &&
+		probe = !probe_off && c->nmi_window && !c->int_window &&
 		    (run->s.regs.events.nmi.masked ||
 		    run->s.regs.events.nmi.pending);
 
@@ -1039,6 +1040,22 @@ kvm_vcpu_run(struct lib_machine *lm, struct lib_vcpu *lv)
 		 * IRET is seen at a later run (window_exit_due).
 		 */
 		probe_off = true;
+	}
+	if (r == 0 && probe && !run->s.regs.events.nmi.masked &&
+	    !run->s.regs.events.nmi.pending) {
+		/*
+		 * The IRET came and went without the window exit (IF=0 after
+		 * it, or a KVM whose window exits come late: kvm-pvm waits
+		 * for its next tick). NVMM reports NMI_READY before anything
+		 * the guest did after the IRET: so NMI_READY now, and this
+		 * exit at the next run.
+		 */
+		c->deferred_exit = true;
+		memset(&c->exit.u, 0, sizeof(c->exit.u));
+		c->exit.reason = NVMM_VCPU_EXIT_NMI_READY;
+		c->nmi_window = false;
+		fill_exitstate(c);
+		return 0;
 	}
 	if (r == -1) {
 		if (errno != EINTR && errno != EAGAIN)
