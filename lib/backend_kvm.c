@@ -38,6 +38,7 @@ static size_t run_mmap_size;
 static unsigned max_slots;
 static unsigned max_vcpu_id;
 static int kick_signal;		/* 0: no kick, stop waits for the next exit */
+static int io_past = -1;	/* KVM_IO_PAST_*; -1: not probed yet */
 
 static void
 kick_handler(int sig)
@@ -153,6 +154,15 @@ fail:
 /* -------------------------------------------------------------------------- */
 /* Machines and memory.                                                       */
 
+/* Which IO exits come with RIP past the instruction (probed once). */
+static unsigned
+io_past_kinds(void)
+{
+	int v = __atomic_load_n(&io_past, __ATOMIC_RELAXED);
+
+	return v < 0 ? 0 : (unsigned)v;
+}
+
 static int
 kvm_machine_create(struct lib_machine *lm)
 {
@@ -178,6 +188,9 @@ kvm_machine_create(struct lib_machine *lm)
 	}
 	if (kvm_msr_filter_install(km->fd) == -1)
 		goto fail;
+	if (__atomic_load_n(&io_past, __ATOMIC_RELAXED) < 0)
+		__atomic_store_n(&io_past, (int)kvm_io_probe(kvm_fd,
+		    run_mmap_size), __ATOMIC_RELAXED);
 	lm->be = km;
 	return 0;
 fail:
@@ -496,66 +509,98 @@ fill_exitstate(struct kvm_cpu *c)
 	ex->exitstate.rsvd = 0;
 }
 
+/*
+ * Where the `len` guest bytes at `lin` (two pages at most) are in guest
+ * RAM: false if not all are.
+ */
 static bool
-is_io_opcode(const struct x86_insn *insn)
-{
-	return !insn->twobyte &&
-	    ((insn->opcode >= 0xE4 && insn->opcode <= 0xE7) ||
-	    (insn->opcode >= 0xEC && insn->opcode <= 0xEF) ||
-	    (insn->opcode >= 0x6C && insn->opcode <= 0x6F));
-}
-
-/* Host address of the instruction's bytes if they sit in one RAM page. */
-static const uint8_t *
-insn_hva(struct lib_machine *lm, const struct kvm_run *run, uint64_t lin,
-    size_t len)
+window_map(struct lib_machine *lm, const struct kvm_run *run, uint64_t lin,
+    uint64_t amask, size_t len, struct kvm_io_cache *ic)
 {
 	struct gmem_ctx g = { lm };
 	struct x86_guest_mem mem = { &g, gmem_ptr };
 	struct x86_paging pg;
-	uint64_t gpa;
-	uintptr_t hva;
-	size_t avail;
 
-	if ((lin & 4095) + len > 4096)
-		return NULL;
 	paging_from_run(run, &pg);
-	if (x86_walk(&pg, &mem, lin, X86_PF_I, 0, &gpa, NULL, NULL) == -1 ||
-	    lib_gpa_lookup(lm, gpa, &hva, &avail, NULL) == -1 || avail < len)
-		return NULL;
-	return (const uint8_t *)hva;
+	for (unsigned i = 0; i < 2; i++) {
+		size_t part = 4096 - (size_t)(lin & 4095);
+		uint64_t gpa;
+		uintptr_t hva;
+		size_t avail;
+
+		if (part > len)
+			part = len;
+		ic->hlen[i] = (uint8_t)part;
+		ic->hva[i] = NULL;
+		if (part == 0)
+			continue;
+		if (x86_walk(&pg, &mem, lin, X86_PF_I, 0, &gpa, NULL,
+		    NULL) == -1 || lib_gpa_lookup(lm, gpa, &hva, &avail,
+		    NULL) == -1 || avail < part)
+			return false;
+		ic->hva[i] = (const uint8_t *)hva;
+		lin = (lin + part) & amask;
+		len -= part;
+	}
+	return true;
+}
+
+/* Up to 15 bytes just below linear `lin`, right-aligned in buf[15]. */
+static size_t
+fetch_back(struct lib_machine *lm, const struct kvm_run *run, uint64_t lin,
+    uint64_t amask, uint8_t *buf)
+{
+	struct gmem_ctx g = { lm };
+	struct x86_guest_mem mem = { &g, gmem_ptr };
+	struct x86_paging pg;
+	uint64_t rip = run->s.regs.regs.rip;
+	size_t want = rip < KVM_IO_INSN_MAX ? (size_t)rip : KVM_IO_INSN_MAX;
+	size_t n = 0;
+
+	paging_from_run(run, &pg);
+	while (n < want) {
+		uint64_t end = lin - n;
+		size_t chunk = (size_t)(((end - 1) & 4095) + 1);
+
+		if (chunk > want - n)
+			chunk = want - n;
+		if (x86_read_virt(&pg, &mem, (end - chunk) & amask,
+		    buf + KVM_IO_INSN_MAX - n - chunk, chunk, X86_PF_I,
+		    NULL) == -1)
+			break;
+		n += chunk;
+	}
+	return n;
 }
 
 /*
- * Decode the IO instruction at CS:RIP for the exit's rep/str/seg/address
- * size/npc. A guest's IO loop re-executes the same instruction: the last
- * decode is reused while the paging state, the memory map and the bytes
- * themselves are unchanged.
+ * The IO instructions around CS:RIP (backend_kvm_io.c), from the cache
+ * while nothing it depends on changed.
  */
-static bool
-decode_io(struct lib_machine *lm, struct kvm_cpu *c)
+static const struct kvm_io_cache *
+scan_io(struct lib_machine *lm, struct kvm_cpu *c)
 {
 	const struct kvm_run *run = c->run;
 	const struct kvm_sregs *sr = &run->s.regs.sregs;
 	struct kvm_io_cache *ic = &c->io_cache;
 	enum x86_code_size cs = code_size(run);
-	uint64_t lin = sr->cs.base + run->s.regs.regs.rip;
+	uint64_t amask = cs == X86_CODE64 ? ~0ULL : 0xFFFFFFFFULL;
+	uint64_t lin = (sr->cs.base + run->s.regs.regs.rip) & amask;
 	uint64_t gen = __atomic_load_n(&lm->map_gen, __ATOMIC_ACQUIRE);
-	struct x86_insn insn;
-	uint8_t bytes[15];
+	uint64_t start;
+	unsigned past = io_past_kinds();
+	uint8_t fwd[KVM_IO_INSN_MAX], back[KVM_IO_INSN_MAX];
 	size_t n;
 
-	if (cs != X86_CODE64)
-		lin &= 0xFFFFFFFFULL;
 	if (ic->valid && ic->lin == lin && ic->mode == (int)cs &&
 	    ic->map_gen == gen && ic->cr0 == sr->cr0 && ic->cr3 == sr->cr3 &&
 	    ic->cr4 == sr->cr4 && ic->efer == sr->efer &&
-	    memcmp(ic->hva, ic->bytes, ic->len) == 0)
-		return true;
-	ic->valid = false;
-	n = fetch_insn(lm, run, bytes);
-	if (x86_decode(bytes, n, cs, &insn) == -1 || !is_io_opcode(&insn))
-		return false;
+	    memcmp(ic->hva[0], ic->win, ic->hlen[0]) == 0 &&
+	    (ic->hlen[1] == 0 ||
+	    memcmp(ic->hva[1], ic->win + ic->hlen[0], ic->hlen[1]) == 0) &&
+	    (ic->back_scanned || !kvm_io_needs_back(ic, run, past)))
+		return ic;
+	memset(ic, 0, sizeof(*ic));
 	ic->lin = lin;
 	ic->mode = (int)cs;
 	ic->map_gen = gen;
@@ -563,17 +608,81 @@ decode_io(struct lib_machine *lm, struct kvm_cpu *c)
 	ic->cr3 = sr->cr3;
 	ic->cr4 = sr->cr4;
 	ic->efer = sr->efer;
-	ic->len = insn.len;
-	memcpy(ic->bytes, bytes, insn.len);
-	ic->str = insn.opcode <= 0x6F;
-	ic->rep = ic->str && (insn.rep || insn.repne);
-	ic->seg = insn.seg;
-	ic->adsize = insn.adsize;
-	ic->hva = insn_hva(lm, run, lin, insn.len);
-	ic->valid = ic->hva != NULL;
-	if (!ic->valid)
-		c->io_cache_once = *ic;	/* crosses a page: use it once */
-	return true;
+	n = fetch_insn(lm, run, fwd);
+	kvm_io_scan_fwd(ic, fwd, n, cs);
+	if (kvm_io_needs_back(ic, run, past)) {
+		n = fetch_back(lm, run, lin, amask, back);
+		kvm_io_scan_back(ic, back + KVM_IO_INSN_MAX, n, cs);
+	}
+	memcpy(ic->win, back + KVM_IO_INSN_MAX - ic->back_bytes,
+	    ic->back_bytes);
+	memcpy(ic->win + ic->back_bytes, fwd, ic->fwd_bytes);
+	start = (lin - ic->back_bytes) & amask;
+	ic->valid = ic->back_bytes + ic->fwd_bytes > 0 && window_map(lm, run,
+	    start, amask, ic->back_bytes + ic->fwd_bytes, ic);
+	if (ic->valid)
+		return ic;
+	c->io_cache_once = *ic;		/* not all in RAM: use it once */
+	return &c->io_cache_once;
+}
+
+/*
+ * Could the exit's data be the element the string instruction `str` just
+ * moved? Its memory holds it, at rSI or one element back (a KVM that moved
+ * rSI before the exit).
+ */
+static bool
+string_element_fits(struct lib_machine *lm, const struct kvm_run *run,
+    const struct kvm_io_insn *str)
+{
+	struct gmem_ctx g = { lm };
+	struct x86_guest_mem mem = { &g, gmem_ptr };
+	struct x86_paging pg;
+	const struct kvm_regs *r = &run->s.regs.regs;
+	const struct kvm_sregs *sr = &run->s.regs.sregs;
+	const struct kvm_segment *segs[6] = { &sr->es, &sr->cs, &sr->ss,
+	    &sr->ds, &sr->fs, &sr->gs };
+	const uint8_t *data = (const uint8_t *)run + run->io.data_offset;
+	size_t size = run->io.size;
+	int seg = str->seg < 0 ? NVMM_X64_SEG_DS : str->seg;
+	bool lm64 = code_size(run) == X86_CODE64;
+	uint64_t amask, base, step;
+	uint8_t m[4];
+
+	amask = str->adsize == 8 ? ~0ULL : (1ULL << (str->adsize * 8)) - 1;
+	base = lm64 && seg < NVMM_X64_SEG_FS ? 0 : segs[seg]->base;
+	step = (r->rflags & RFLAGS_DF) ? (uint64_t)-size : size;
+	paging_from_run(run, &pg);
+	for (int k = 0; k < 2; k++) {
+		uint64_t lin = base + ((r->rsi - (k ? step : 0)) & amask);
+
+		if (!lm64)
+			lin &= 0xFFFFFFFFULL;
+		if (x86_read_virt(&pg, &mem, lin, m, size, 0, NULL) == 0 &&
+		    memcmp(m, data, size) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A string OUTS and a plain OUT both fit the exit (kvm_io_choose): the OUT
+ * it is only if its register holds the data and the string's memory does
+ * not. Otherwise the string: its assist lets KVM finish and reads the
+ * registers back, so even a wrong guess leaves the guest right.
+ */
+static void
+resolve_io_pick(struct lib_machine *lm, const struct kvm_run *run,
+    struct kvm_io_pick *p)
+{
+	const uint8_t *data = (const uint8_t *)run + run->io.data_offset;
+	uint64_t rax = run->s.regs.regs.rax;
+
+	if (p->alt == NULL || memcmp(data, &rax, run->io.size) != 0 ||
+	    string_element_fits(lm, run, p->insn))
+		return;
+	p->insn = p->alt;
+	p->past = p->alt_past;
 }
 
 static void
@@ -581,27 +690,35 @@ exit_io(struct lib_machine *lm, struct kvm_cpu *c)
 {
 	struct kvm_run *run = c->run;
 	struct nvmm_x86_exit_io *io = &c->exit.u.io;
-	const struct kvm_io_cache *ic = &c->io_cache;
+	const struct kvm_io_insn *ins;
+	struct kvm_io_pick pick;
 	bool in = run->io.direction == KVM_EXIT_IO_IN;
 	enum x86_code_size cs = code_size(run);
+	bool past;
 
 	c->exit.reason = NVMM_VCPU_EXIT_IO;
 	io->in = in;
 	io->port = run->io.port;
 	io->operand_size = run->io.size;
-	if (decode_io(lm, c)) {
-		if (!ic->valid)
-			ic = &c->io_cache_once;
-		io->str = ic->str;
-		io->rep = ic->rep;
-		io->seg = ic->seg;
-		io->address_size = ic->adsize;
-		io->npc = run->s.regs.regs.rip + ic->len;
-	} else {
+	kvm_io_choose(scan_io(lm, c), run, io_past_kinds(), &pick);
+	resolve_io_pick(lm, run, &pick);
+	ins = pick.insn;
+	past = pick.past;
+	if (ins != NULL) {
+		io->str = ins->str;
+		io->rep = ins->rep;
+		io->seg = ins->seg;
+		io->address_size = ins->adsize;
+		io->npc = run->s.regs.regs.rip + (past ? 0 : ins->len);
 		/*
-		 * RIP is already past the instruction (some KVM flavours
-		 * advance it before an OUT exit): npc = RIP.
+		 * KVM finished the instruction already: show RIP on it, as
+		 * NVMM does. Only the library's copy changes; KVM keeps
+		 * npc and goes on from there unless GPRS are committed.
 		 */
+		if (past)
+			run->s.regs.regs.rip -= ins->len;
+	} else {
+		/* Unreadable or unknown bytes: a guess, npc = RIP. */
 		io->str = false;
 		io->rep = false;
 		io->seg = -1;
@@ -854,6 +971,7 @@ kvm_vcpu_run(struct lib_machine *lm, struct lib_vcpu *lv)
 {
 	struct kvm_cpu *c = lv->be;
 	struct kvm_run *run = c->run;
+	bool probe = false;
 	int r;
 
 	memset(&c->exit.u, 0, sizeof(c->exit.u));
@@ -906,9 +1024,9 @@ kvm_vcpu_run(struct lib_machine *lm, struct lib_vcpu *lv)
 		 * KVM gives no exit when an NMI handler's IRET unblocks NMIs.
 		 * While NMI_READY is owed, an interrupt window stands in: it
 		 * opens at that IRET whenever the interrupted code had IF=1.
-		 * Otherwise NMI_READY comes at the next run (window_exit_due).
+		 * Otherwise NMI_READY comes with the next exit (below).
 		 */
-		bool probe = !probe_off && c->nmi_window && !c->int_window &&
+		probe = !probe_off && c->nmi_window && !c->int_window &&
 		    (run->s.regs.events.nmi.masked ||
 		    run->s.regs.events.nmi.pending);
 
@@ -948,6 +1066,22 @@ kvm_vcpu_run(struct lib_machine *lm, struct lib_vcpu *lv)
 		 * IRET is seen at a later run (window_exit_due).
 		 */
 		probe_off = true;
+	}
+	if (r == 0 && probe && !run->s.regs.events.nmi.masked &&
+	    !run->s.regs.events.nmi.pending) {
+		/*
+		 * The IRET came and went without the window exit (IF=0 after
+		 * it, or a KVM whose window exits come late: kvm-pvm waits
+		 * for its next tick). NVMM reports NMI_READY before anything
+		 * the guest did after the IRET: so NMI_READY now, and this
+		 * exit at the next run.
+		 */
+		c->deferred_exit = true;
+		memset(&c->exit.u, 0, sizeof(c->exit.u));
+		c->exit.reason = NVMM_VCPU_EXIT_NMI_READY;
+		c->nmi_window = false;
+		fill_exitstate(c);
+		return 0;
 	}
 	if (r == -1) {
 		if (errno != EINTR && errno != EAGAIN)

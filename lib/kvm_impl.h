@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "nvmm_impl.h"
+#include "x86_decode.h"
 #include "nvmm_x86_msr.h"
 
 /* What KVM still has to finish for the last exit at its next KVM_RUN. */
@@ -22,20 +23,56 @@ enum kvm_pending {
 	KVM_PENDING_MSR,	/* RDMSR/WRMSR: completed at the next run */
 };
 
-/* The last IO instruction decoded, reused while its bytes are unchanged. */
+/* An IO instruction, as an exit is matched against it. */
+struct kvm_io_insn {
+	uint8_t len;
+	uint8_t opsize;
+	uint8_t adsize;
+	int8_t seg;
+	bool in;
+	bool str;
+	bool rep;		/* a REP string */
+	bool imm;		/* port in `port`, else in DX */
+	uint8_t port;
+};
+
+#define KVM_IO_INSN_MAX		15
+
+/*
+ * The IO instructions around the RIP of the last IO exit: the one starting
+ * at RIP and those ending there (backend_kvm_io.c). A guest's IO loop
+ * exits at the same RIP again: the scan is reused while the paging state,
+ * the memory map and the bytes [lin - back_bytes, lin + fwd_bytes) are
+ * unchanged.
+ */
 struct kvm_io_cache {
 	bool valid;
-	uint64_t lin;			/* linear address of the instruction */
+	uint64_t lin;			/* linear address of RIP */
 	uint64_t cr0, cr3, cr4, efer;
 	uint64_t map_gen;
 	int mode;			/* enum x86_code_size */
-	const uint8_t *hva;		/* the bytes in guest RAM */
-	uint8_t bytes[15];
-	uint8_t len;
-	bool str, rep;
-	int8_t seg;
-	uint8_t adsize;
+	const uint8_t *hva[2];		/* the bytes in guest RAM (2 pages) */
+	uint8_t hlen[2];
+	uint8_t win[2 * KVM_IO_INSN_MAX];
+	uint8_t back_bytes, fwd_bytes;
+	bool has_fwd;
+	struct kvm_io_insn fwd;		/* starting at RIP */
+	bool back_scanned;
+	uint8_t nback;
+	struct kvm_io_insn back[KVM_IO_INSN_MAX];	/* ending at RIP */
 };
+
+/* The instruction of an IO exit; past: RIP is already after it. */
+struct kvm_io_pick {
+	const struct kvm_io_insn *insn;	/* NULL: none fits */
+	bool past;
+	const struct kvm_io_insn *alt;	/* a string and a non-string fit */
+	bool alt_past;
+};
+
+/* Exits that this KVM reports with RIP already past the instruction. */
+#define KVM_IO_PAST_OUT		0x1	/* OUT */
+#define KVM_IO_PAST_OUTS	0x2	/* OUTS without REP */
 
 struct kvm_cpu {
 	int fd;
@@ -95,5 +132,16 @@ int kvm_cpuid_apply(struct kvm_cpu *c, nvmm_cpuid_t cpuid);
 int kvm_cpuid_configure(struct kvm_cpu *c, const struct nvmm_vcpu_conf_cpuid *cf);
 int kvm_msr_filter_install(int vm_fd);
 uint64_t kvm_cpuid_xcr0_mask(void);
+
+/* backend_kvm_io.c */
+void kvm_io_scan_fwd(struct kvm_io_cache *ic, const uint8_t *bytes, size_t n,
+    enum x86_code_size cs);
+void kvm_io_scan_back(struct kvm_io_cache *ic, const uint8_t *end, size_t nb,
+    enum x86_code_size cs);
+bool kvm_io_needs_back(const struct kvm_io_cache *ic, const struct kvm_run *run,
+    unsigned past);
+void kvm_io_choose(const struct kvm_io_cache *ic, const struct kvm_run *run,
+    unsigned past, struct kvm_io_pick *pick);
+unsigned kvm_io_probe(int kvm_fd, size_t run_size);
 
 #endif /* KVM_IMPL_H */

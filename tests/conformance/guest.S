@@ -76,6 +76,36 @@ G(io64)
 E(io64)
 
 /*
+ * The same OUT twice in a row, and each OUT before a string OUT: a KVM that
+ * reports an OUT with RIP already past it shows RIP on the next one.
+ */
+#define B2B_BODY(n, SI)                                                      \
+	L(n, a0) out %al, $0x21;                                             \
+	L(n, a1) out %al, $0x21;                                             \
+	L(n, a2) out %al, %dx;                                               \
+	L(n, a3) out %al, %dx;                                               \
+	L(n, a4) outsb %ds:(SI), %dx;                                        \
+	L(n, a5) outsb %ds:(SI), %dx;                                        \
+	L(n, a6) out %al, %dx;                                               \
+	L(n, a7) rep outsb %ds:(SI), %dx;                                    \
+	L(n, a8) hlt
+
+G(b2b16)
+	.code16
+	B2B_BODY(b2b16, %si)
+E(b2b16)
+
+G(b2b32)
+	.code32
+	B2B_BODY(b2b32, %esi)
+E(b2b32)
+
+G(b2b64)
+	.code64
+	B2B_BODY(b2b64, %rsi)
+E(b2b64)
+
+/*
  * String and single I/O for the assist: the host sets the registers and
  * RIP to one label; each instruction is followed by hlt.
  */
@@ -521,17 +551,9 @@ G(fpu64)
 	ldmxcsr D(0x104)
 	movdqu D(0x110), %xmm1
 	fld1
+	REPORT				/* also from CPL3, where hlt faults */
 	hlt
 E(fpu64)
-
-/* Probe: can the host run SSE moves at CPL0 at all? */
-G(sse_probe64)
-	.code64
-	movdqu D(0x110), %xmm2
-	movdqu %xmm2, D(0x10)
-	REPORT
-	hlt
-E(sse_probe64)
 
 G(xcr0_64)
 	.code64

@@ -291,8 +291,9 @@ test_nmi_window(void)
 	ASSERT_EQ(v.exit->exitstate.nmi_window_exiting, 1);
 	/*
 	 * Exactly one NMI_READY once the handler has returned, before the
-	 * guest halts: NVMM reports it at the IRET; the KVM backend at the
-	 * first run after the IRET (KVM gives no exit there: docs/STATUS.md).
+	 * guest halts: NVMM reports it at the IRET; the KVM backend with the
+	 * first exit after the IRET, ahead of it (KVM gives no exit there:
+	 * docs/STATUS.md).
 	 */
 	for (;;) {
 		e = vcpu_run(vm, &v);

@@ -270,6 +270,101 @@ test_io_long64(void)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Back-to-back OUTs: RIP and npc of each exit, through the assist.          */
+
+#define DECLARE_B2B(n)                                                       \
+	DECLARE_GUEST(n);                                                    \
+	DECLARE_GUEST_LABEL(n, a0); DECLARE_GUEST_LABEL(n, a1);              \
+	DECLARE_GUEST_LABEL(n, a2); DECLARE_GUEST_LABEL(n, a3);              \
+	DECLARE_GUEST_LABEL(n, a4); DECLARE_GUEST_LABEL(n, a5);              \
+	DECLARE_GUEST_LABEL(n, a6); DECLARE_GUEST_LABEL(n, a7);              \
+	DECLARE_GUEST_LABEL(n, a8)
+DECLARE_B2B(b2b16);
+DECLARE_B2B(b2b32);
+DECLARE_B2B(b2b64);
+
+#define B2B_ADDRS(n)                                                         \
+	{ GUEST_ADDR(n, a0), GUEST_ADDR(n, a1), GUEST_ADDR(n, a2),           \
+	  GUEST_ADDR(n, a3), GUEST_ADDR(n, a4), GUEST_ADDR(n, a5),           \
+	  GUEST_ADDR(n, a6), GUEST_ADDR(n, a7), GUEST_ADDR(n, a8) }
+
+static void
+check_b2b(enum guest_mode m, const uint8_t *start, const uint8_t *end,
+    const uint64_t *addr)
+{
+	/* The device sees AL (0x5a) or the next source byte, in order. */
+	static const uint8_t src[4] = { 0xa1, 0xb2, 0xc3, 0x5a };
+	static const uint8_t want[9] = { 0x5a, 0x5a, 0x5a, 0x5a, 0xa1, 0xb2,
+	    0x5a, 0xc3, 0x5a };
+	struct vm *vm = vm_create(0);
+	struct nvmm_vcpu v;
+	struct nvmm_vcpu_exit *e;
+	struct nvmm_x64_state *st;
+	unsigned k = 0, i, before;
+
+	vcpu_add(vm, 0, &v);
+	guest_load(vm, start, end);
+	vcpu_setup(vm, &v, m, CODE_GPA);
+	memcpy(gpa_ptr(vm, DATA_GPA), src, sizeof(src));
+	st = vcpu_state(vm, &v, NVMM_X64_STATE_GPRS);
+	st->gprs[NVMM_X64_GPR_RAX] = 0x5a;
+	st->gprs[NVMM_X64_GPR_RDX] = 0x21;
+	st->gprs[NVMM_X64_GPR_RSI] = DATA_GPA;
+	st->gprs[NVMM_X64_GPR_RCX] = 2;	/* for the REP OUTSB at a7 */
+	vcpu_commit(vm, &v, NVMM_X64_STATE_GPRS);
+	io_count = 0;
+	io_out_pos = 0;
+	/* a0-a6 exit once each; a7 once or twice (the assist may do both). */
+	while ((e = vcpu_run(vm, &v))->reason != NVMM_VCPU_EXIT_HALTED) {
+		const bool str = k == 4 || k == 5 || k == 7;
+
+		TEST_ASSERT(k < 8, "%s: an exit after the REP OUTSB: %s",
+		    mode_name(m), exit_str(e));
+		TEST_ASSERT(e->reason == NVMM_VCPU_EXIT_IO && !e->u.io.in &&
+		    e->u.io.port == 0x21 && e->u.io.operand_size == 1 &&
+		    e->u.io.str == str && e->u.io.rep == (k == 7) &&
+		    e->u.io.npc == addr[k + 1],
+		    "%s, instruction a%u: expected out port 0x21 size 1 str %d "
+		    "rep %d npc 0x%" PRIx64 ", got %s", mode_name(m), k, str,
+		    k == 7, addr[k + 1], exit_str(e));
+		TEST_ASSERT(vcpu_gpr(vm, &v, NVMM_X64_GPR_RIP) == addr[k],
+		    "%s, instruction a%u: RIP 0x%" PRIx64 ", it is at 0x%"
+		    PRIx64, mode_name(m), k,
+		    vcpu_gpr(vm, &v, NVMM_X64_GPR_RIP), addr[k]);
+		before = io_count;
+		ASSERT_OK(nvmm_assist_io(&vm->mach, &v));
+		TEST_ASSERT(io_count > before && io_count <= 9 &&
+		    (k == 7 || io_count == before + 1),
+		    "%s, instruction a%u: %u callbacks after %u", mode_name(m),
+		    k, io_count, before);
+		for (i = before; i < io_count; i++)
+			TEST_ASSERT(io_log[i].data[0] == want[i], "%s, "
+			    "callback %u: data 0x%02x, expected 0x%02x",
+			    mode_name(m), i, io_log[i].data[0], want[i]);
+		if (k < 7 || io_count == 9)
+			k++;
+		ASSERT_EQ(vcpu_gpr(vm, &v, NVMM_X64_GPR_RIP), addr[k]);
+	}
+	ASSERT_EQ(k, 8);
+	ASSERT_EQ(vcpu_gpr(vm, &v, NVMM_X64_GPR_RIP), addr[8] + 1);
+	ASSERT_EQ(vcpu_gpr(vm, &v, NVMM_X64_GPR_RSI) & 0xffff,
+	    (DATA_GPA + 4) & 0xffff);
+	vm_destroy(vm);
+}
+
+static void
+test_io_back_to_back(void)
+{
+	const uint64_t a16[9] = B2B_ADDRS(b2b16);
+	const uint64_t a32[9] = B2B_ADDRS(b2b32);
+	const uint64_t a64[9] = B2B_ADDRS(b2b64);
+
+	check_b2b(MODE_REAL, GUEST(b2b16), a16);
+	check_b2b(MODE_PROT32, GUEST(b2b32), a32);
+	check_b2b(MODE_LONG64, GUEST(b2b64), a64);
+}
+
+/* ------------------------------------------------------------------------ */
 /* nvmm_assist_io.                                                           */
 
 #define DECLARE_STRIO(n)                                                     \
@@ -1509,6 +1604,7 @@ const struct test_case exit_cases[] = {
 	TEST_CASE(io_real, "IN/OUT exits in real mode: every field, RIP, exitstate"),
 	TEST_CASE(io_prot32, "IN/OUT exits in 32-bit mode: every field, RIP, exitstate"),
 	TEST_CASE(io_long64, "IN/OUT exits in 64-bit mode: every field, RIP, exitstate"),
+	TEST_CASE(io_back_to_back, "back-to-back OUT/OUTS: RIP on each, npc after it, assist"),
 	TEST_CASE(io_assist_in, "assist_io IN: AL/AX merge, EAX zero-extends"),
 	TEST_CASE(io_assist_out, "assist_io OUT: callback gets the low bytes of RAX"),
 	TEST_CASE(io_assist_rep_ins, "assist_io REP INSB/W/L: memory, RCX/RDI/RIP"),
