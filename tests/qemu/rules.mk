@@ -5,12 +5,19 @@
 #                    tests/qemu/build-qemu.sh); prints the binaries
 #   make check-qemu  the QEMU part of `make check`: builds, compile gates,
 #                    guest matrix in the test VM on both backends
-.PHONY: qemu check-qemu
+#   make check-guests  the whole guest matrix on both backends (long: every
+#                    guest boots under nested emulation, minutes each)
+.PHONY: qemu check-qemu check-guests
 qemu: $(LIB_SO)
 	sh tests/qemu/build-qemu.sh
 	@sh tests/qemu/build-qemu.sh --path
 
 check-qemu: $(LIB_SO)
 	@O=$(O) sh tests/run.sh -- tests/qemu/check-qemu.sh
+
+check-guests: $(LIB_SO)
+	@O=$(O) QEMU_STAGES="vm-kvm_amd vm-nvmm" \
+	  QEMU_GUESTS="linux64-smp1 linux64-smp2 linux64-smp4 linux64-timercheck linux64-smp2@7.2" \
+	  sh tests/run.sh -- tests/qemu/check-qemu.sh
 
 CHECK_SCRIPTS += tests/qemu/check-qemu.sh
