@@ -47,8 +47,9 @@ if ! out=$(make --no-print-directory SAN=0 all 2>&1); then
 	exit 1
 fi
 
+KVER=$(ls /boot/vmlinuz-* 2>/dev/null | sed 's|.*/vmlinuz-||' | sort -V | tail -n 1)
 # nvmm.ko as the sources are now (the matrix loads it)
-if [ -d "/lib/modules/$(ls /boot/vmlinuz-* 2>/dev/null | sed 's|.*/vmlinuz-||' | sort -V | tail -n 1)/build" ]; then
+if [ -d "/lib/modules/$KVER/build" ]; then
 	if ! out=$(make --no-print-directory module 2>&1); then
 		echo "FAIL: qemu: cannot build nvmm.ko: $(printf '%s' "$out" | tail -n 3 | tr '\n' ' ')"
 		exit 1
@@ -119,7 +120,6 @@ for v in $VERSIONS; do
 done
 
 # --- 3. guest matrix ---------------------------------------------------------
-KVER=$(ls /boot/vmlinuz-* 2>/dev/null | sed 's|.*/vmlinuz-||' | sort -V | tail -n 1)
 if [ -z "$STAGES" ]; then
 	echo "SKIP: qemu/matrix: not part of make check until the intermittent guest console loss is fixed (make check-guests runs it)"
 	exit $rc
