@@ -34,6 +34,8 @@ fail() { echo "FAIL: $label: $*"; show; exit 1; }
 show() {
 	echo "guest markers:"
 	grep -a 'NVMMGUEST' "$log" 2>/dev/null | tr -d '\r' | sed 's/^/  | /'
+	echo "the same markers and the UART's counters from the kernel log:"
+	grep -a 'nvmmguest' "$log" 2>/dev/null | tr -d '\r' | sed 's/^/  | /'
 	echo "serial console, last lines:"
 	tail -n 25 "$log" 2>/dev/null | tr -d '\r' | sed 's/^/  | /'
 	echo "QEMU stderr:"

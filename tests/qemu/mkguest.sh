@@ -28,7 +28,10 @@ export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null
-m() { echo "NVMMGUEST: $*"; }
+# each marker goes to the console through the tty (interrupt-driven UART)
+# and into the kernel log (printed by polling, as "[time] nvmmguest: ..."):
+# when the tty output is lost, the kernel log still tells how far init got
+m() { echo "NVMMGUEST: $*"; echo "nvmmguest: $*" > /dev/kmsg; }
 m "init $(uname -r) $(uname -m)"
 m "cpus $(grep -c '^processor' /proc/cpuinfo)"
 # 64 MiB through the page cache of a tmpfs: written, then compared byte for
@@ -45,6 +48,11 @@ else
 fi
 rm -f /mnt/f
 m "clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)"
+# what the UART saw: interrupt counts and the serial driver's counters,
+# in the kernel log
+k() { while read -r l; do echo "nvmmguest-$1: $l" > /dev/kmsg; done; }
+grep -E 'ttyS|serial|IO-APIC|LOC|ERR|SPU' /proc/interrupts 2>/dev/null | k irq
+sed -n '1,2p' /proc/tty/driver/serial 2>/dev/null | k uart
 m poweroff
 poweroff -f
 EOS
