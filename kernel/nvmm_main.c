@@ -180,14 +180,15 @@ machine_teardown(struct nvmm_kmachine *mach)
 {
 	unsigned int i;
 
-	for (i = 0; i < nvmm_max_vcpus; i++)
-		if (mach->vcpus[i] != NULL)
-			vcpu_free(mach, mach->vcpus[i]);
-	nvmm_mem_fini(mach);
+	/* Lookups see it gone (ENOENT) before anything is taken down. */
 	spin_lock(&nvmm_comm_lock);
 	mach->present = false;
 	mach->owner = NULL;
 	spin_unlock(&nvmm_comm_lock);
+	for (i = 0; i < nvmm_max_vcpus; i++)
+		if (mach->vcpus[i] != NULL)
+			vcpu_free(mach, mach->vcpus[i]);
+	nvmm_mem_fini(mach);
 	kvfree(mach->vcpus);
 	mach->vcpus = NULL;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* modtest.c: see modtest.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,17 +11,17 @@
 
 #include "modtest.h"
 
-int mt_nfail;
+int nfail;
 
 void
-mt_pass(const char *name)
+pass(const char *name)
 {
 	printf("PASS: module/%s\n", name);
 	fflush(stdout);
 }
 
 void
-mt_fail(const char *name, const char *fmt, ...)
+fail(const char *name, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -30,24 +31,37 @@ mt_fail(const char *name, const char *fmt, ...)
 	va_end(ap);
 	printf("\n");
 	fflush(stdout);
-	mt_nfail++;
+	nfail++;
 }
 
 void
-mt_skip(const char *name, const char *reason)
+skip(const char *name, const char *reason)
 {
 	printf("SKIP: module/%s: %s\n", name, reason);
 	fflush(stdout);
 }
 
 int
-mt_ioctl(int fd, unsigned long req, void *arg)
+mt_open(const char *what)
+{
+	int fd;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	fd = open("/dev/nvmm", O_RDWR);
+	if (fd == -1)
+		printf("SKIP: module/%s: /dev/nvmm: %s\n", what,
+		    strerror(errno));
+	return fd;
+}
+
+int
+xioctl(int fd, unsigned long req, void *arg)
 {
 	return ioctl(fd, req, arg) == -1 ? -errno : 0;
 }
 
 double
-mt_now(void)
+now_s(void)
 {
 	struct timespec ts;
 
@@ -76,7 +90,7 @@ __asm__(
 	"mt_guest_end:\n"
 	".popsection\n");
 
-static void
+void
 set_real_mode(struct nvmm_comm_page *c, uint64_t rip)
 {
 	struct nvmm_x64_state *st = &c->state;
@@ -98,6 +112,14 @@ set_real_mode(struct nvmm_comm_page *c, uint64_t rip)
 int
 mt_vm_create(int fd, struct mt_vm *vm)
 {
+	return mt_vm_create_with(fd, vm, mt_guest,
+	    (size_t)(mt_guest_end - mt_guest), MT_RAM_SIZE);
+}
+
+int
+mt_vm_create_with(int fd, struct mt_vm *vm, const void *code, size_t len,
+    size_t ram_size)
+{
 	struct nvmm_ioc_machine_create mc;
 	struct nvmm_ioc_vcpu vc;
 	struct nvmm_ioc_hva hm;
@@ -108,39 +130,39 @@ mt_vm_create(int fd, struct mt_vm *vm)
 	memset(vm, 0, sizeof(*vm));
 	vm->fd = fd;
 	memset(&mc, 0, sizeof(mc));
-	if ((err = mt_ioctl(fd, NVMM_IOC_MACHINE_CREATE, &mc)) != 0)
+	if ((err = xioctl(fd, NVMM_IOC_MACHINE_CREATE, &mc)) != 0)
 		goto fail;
 	vm->machid = mc.machid;
 	vc.machid = mc.machid;
 	vc.cpuid = 0;
-	if ((err = mt_ioctl(fd, NVMM_IOC_VCPU_CREATE, &vc)) != 0)
+	if ((err = xioctl(fd, NVMM_IOC_VCPU_CREATE, &vc)) != 0)
 		goto fail;
 	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
 	    (off_t)NVMM_COMM_OFFSET(mc.machid, 0));
 	if (p == MAP_FAILED)
 		return -1;
 	vm->comm = p;
-	p = mmap(NULL, MT_RAM_SIZE, PROT_READ | PROT_WRITE,
+	p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return -1;
 	vm->ram = p;
 	/* Small pages: the tests look at single pages. */
-	(void)madvise(p, MT_RAM_SIZE, MADV_NOHUGEPAGE);
-	memcpy(vm->ram + 0x1000, mt_guest, (size_t)(mt_guest_end - mt_guest));
+	(void)madvise(p, ram_size, MADV_NOHUGEPAGE);
+	memcpy(vm->ram + 0x1000, code, len);
 	memset(&hm, 0, sizeof(hm));
 	hm.machid = mc.machid;
 	hm.hva = (uintptr_t)vm->ram;
-	hm.size = MT_RAM_SIZE;
-	if ((err = mt_ioctl(fd, NVMM_IOC_HVA_MAP, &hm)) != 0)
+	hm.size = ram_size;
+	if ((err = xioctl(fd, NVMM_IOC_HVA_MAP, &hm)) != 0)
 		goto fail;
 	memset(&gm, 0, sizeof(gm));
 	gm.machid = mc.machid;
 	gm.hva = (uintptr_t)vm->ram;
 	gm.gpa = 0;
-	gm.size = MT_RAM_SIZE;
+	gm.size = ram_size;
 	gm.prot = PROT_READ | PROT_WRITE | PROT_EXEC;
-	if ((err = mt_ioctl(fd, NVMM_IOC_GPA_MAP, &gm)) != 0)
+	if ((err = xioctl(fd, NVMM_IOC_GPA_MAP, &gm)) != 0)
 		goto fail;
 	set_real_mode(vm->comm, 0x1000);
 	return 0;
@@ -150,17 +172,23 @@ fail:
 }
 
 int
-mt_run(struct mt_vm *vm, struct nvmm_x86_exit *exit)
+mt_run_vcpu0(int fd, uint32_t machid, struct nvmm_x86_exit *exit)
 {
 	struct nvmm_ioc_vcpu_run r;
 	int err;
 
 	memset(&r, 0, sizeof(r));
-	r.machid = vm->machid;
+	r.machid = machid;
 	r.cpuid = 0;
 	do {
-		err = mt_ioctl(vm->fd, NVMM_IOC_VCPU_RUN, &r);
+		err = xioctl(fd, NVMM_IOC_VCPU_RUN, &r);
 	} while (err == 0 && r.exit.reason == NVMM_VCPU_EXIT_NONE);
 	*exit = r.exit;
 	return err;
+}
+
+int
+mt_run(struct mt_vm *vm, struct nvmm_x86_exit *exit)
+{
+	return mt_run_vcpu0(vm->fd, vm->machid, exit);
 }

@@ -56,7 +56,7 @@ static int
 new_vm(const char *name, int fd, struct mt_vm *vm)
 {
 	if (mt_vm_create(fd, vm) != 0) {
-		mt_fail(name, "machine: %s", strerror(errno));
+		fail(name, "machine: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -75,7 +75,7 @@ run_guest(const char *name, struct mt_vm *vm)
 	err = mt_run(vm, &e);
 	if (err != 0 || e.reason != NVMM_VCPU_EXIT_HALTED ||
 	    vm->ram[MT_TOUCH_GPA] != 0x5a) {
-		mt_fail(name, "run: err %d reason 0x%llx byte 0x%x", err,
+		fail(name, "run: err %d reason 0x%llx byte 0x%x", err,
 		    (unsigned long long)e.reason, vm->ram[MT_TOUCH_GPA]);
 		return -1;
 	}
@@ -125,14 +125,14 @@ test_unpinned(int fd)
 	if (new_vm(name, fd, &vm) != 0)
 		return;
 	before = pins_held();
-	MT_CHECK(name, before >= 0, "no nr_foll_pin_* in /proc/vmstat");
+	CHECK(name, before >= 0, "no nr_foll_pin_* in /proc/vmstat");
 	if (run_guest(name, &vm) != 0)
 		return;
 	after = pins_held();
-	MT_CHECK(name, after == before, "%lld pins held after the guest ran "
+	CHECK(name, after == before, "%lld pins held after the guest ran "
 	    "(it uses %d pages)", after - before,
 	    2 + (MT_RAM_SIZE - MT_MANY_GPA) / 4096);
-	mt_pass(name);
+	pass(name);
 }
 
 static void
@@ -145,19 +145,19 @@ test_migrate(int fd)
 	if (new_vm(name, fd, &vm) != 0 || run_guest(name, &vm) != 0)
 		return;
 	before = page_frame(vm.ram + MT_TOUCH_GPA);
-	MT_CHECK(name, before != 0, "no page frame in /proc/self/pagemap");
+	CHECK(name, before != 0, "no page frame in /proc/self/pagemap");
 	/* Migrates the page to another frame (root only). */
-	MT_CHECK(name, madvise(vm.ram + MT_TOUCH_GPA, 4096,
+	CHECK(name, madvise(vm.ram + MT_TOUCH_GPA, 4096,
 	    MADV_SOFT_OFFLINE) == 0, "MADV_SOFT_OFFLINE: %s",
 	    strerror(errno));
 	after = page_frame(vm.ram + MT_TOUCH_GPA);
-	MT_CHECK(name, after != 0 && after != before, "frame 0x%llx after "
+	CHECK(name, after != 0 && after != before, "frame 0x%llx after "
 	    "the migration (0x%llx before)", (unsigned long long)after,
 	    (unsigned long long)before);
 	/* The guest writes to the new frame, not the old one. */
 	if (run_guest(name, &vm) != 0)
 		return;
-	mt_pass(name);
+	pass(name);
 }
 
 /* Function-call IPIs received by every CPU but `self`, or -1. */
@@ -209,15 +209,15 @@ test_zap_ipis(int fd)
 	int i, err;
 
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
-		mt_skip(name, "one CPU online: needs two to see IPIs (the "
+		skip(name, "one CPU online: needs two to see IPIs (the "
 		    "test VM runs with one; VM_SMP=2 runs it)");
 		return;
 	}
 	CPU_ZERO(&set);
 	CPU_SET(0, &set);
-	MT_CHECK(name, sched_setaffinity(0, sizeof(set), &set) == 0,
+	CHECK(name, sched_setaffinity(0, sizeof(set), &set) == 0,
 	    "sched_setaffinity: %s", strerror(errno));
-	MT_CHECK(name, mt_vm_create(fd, &vm) == 0, "machine: %s",
+	CHECK(name, mt_vm_create(fd, &vm) == 0, "machine: %s",
 	    strerror(errno));
 	memset(&gu, 0, sizeof(gu));
 	gu.machid = vm.machid;
@@ -230,41 +230,37 @@ test_zap_ipis(int fd)
 	gm.size = 4096;
 	gm.prot = PROT_READ | PROT_WRITE;
 	before = cal_ipis_elsewhere(0);
-	MT_CHECK(name, before >= 0, "no CAL line in /proc/interrupts");
+	CHECK(name, before >= 0, "no CAL line in /proc/interrupts");
 	for (i = 0; i < ZAP_ROUNDS; i++) {
 		/* The guest maps the page again; the unmap removes it. */
 		err = mt_run(&vm, &e);
-		MT_CHECK(name, err == 0 && e.reason == NVMM_VCPU_EXIT_HALTED,
+		CHECK(name, err == 0 && e.reason == NVMM_VCPU_EXIT_HALTED,
 		    "run %d: err %d reason 0x%llx", i, err,
 		    (unsigned long long)e.reason);
-		MT_CHECK(name, mt_ioctl(fd, NVMM_IOC_GPA_UNMAP, &gu) == 0 &&
-		    mt_ioctl(fd, NVMM_IOC_GPA_MAP, &gm) == 0,
+		CHECK(name, xioctl(fd, NVMM_IOC_GPA_UNMAP, &gu) == 0 &&
+		    xioctl(fd, NVMM_IOC_GPA_MAP, &gm) == 0,
 		    "round %d: unmap/map failed", i);
 		vm.comm->state.gprs[NVMM_X64_GPR_RIP] = 0x1000;
 		vm.comm->state_commit |= NVMM_X64_STATE_GPRS;
 	}
 	after = cal_ipis_elsewhere(0);
 	/* A few come from elsewhere; the old code sent one per round. */
-	MT_CHECK(name, after - before < ZAP_ROUNDS / 4, "%lld function-call "
+	CHECK(name, after - before < ZAP_ROUNDS / 4, "%lld function-call "
 	    "IPIs to other CPUs during %d zaps of a machine not in guest "
 	    "mode", after - before, ZAP_ROUNDS);
-	mt_pass(name);
+	pass(name);
 }
 
 int
 main(void)
 {
-	int fd;
+	int fd = mt_open("memory");
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	fd = open("/dev/nvmm", O_RDWR);
-	if (fd == -1) {
-		printf("SKIP: module/memory: /dev/nvmm: %s\n", strerror(errno));
+	if (fd == -1)
 		return 0;
-	}
 	test_unpinned(fd);
 	test_migrate(fd);
 	test_zap_ipis(fd);
 	close(fd);
-	return mt_nfail ? 1 : 0;
+	return nfail ? 1 : 0;
 }

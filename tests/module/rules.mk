@@ -11,7 +11,7 @@
 # module_unload runs first (memory baseline) and last (NPT levels, rmmod,
 # kernel log, memory, reload).
 
-$(eval $(call static_prog_rule,tests/module/module_test-static,tests/module/module_test.c,))
+$(eval $(call static_prog_rule,tests/module/module_test-static,tests/module/module_test.c tests/module/modtest.c,))
 $(eval $(call static_prog_rule,tests/module/module_unload-static,tests/module/module_unload.c,))
 $(eval $(call static_prog_rule,tests/module/module_owners-static,tests/module/module_owners.c tests/module/modtest.c,))
 $(eval $(call static_prog_rule,tests/module/module_memory-static,tests/module/module_memory.c tests/module/modtest.c,))
