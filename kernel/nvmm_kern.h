@@ -3,17 +3,22 @@
  * nvmm_kern.h: the objects of nvmm.ko, shared by its files.
  *
  * Locking, outermost first:
- *   nvmm_machines_lock (mutex)  the machine table: create, destroy, lookup
  *   machine->lock (rwsem)       read: every operation on the machine or one
  *                               of its VCPUs; write: VCPU create/destroy,
- *                               machine destroy
+ *                               machine destroy. Taken only after the
+ *                               owner check passed (an owner never waits on
+ *                               another owner's machine), never held across
+ *                               a copy from or to an ioctl argument
  *   vcpu->lock (mutex)          one operation at a time on a VCPU
+ *   nvmm_machines_lock (mutex)  the slots' `busy` flags (taken alone)
+ *   nvmm_comm_lock (spin)       `present`, `owner`, VCPU comm page pointers
  *   machine->mmu_lock (spin)    segment tables, nested page table, notifier
- *                               sequence
+ *                               sequence; remote TLB kicks are sent under it
  */
 #ifndef NVMM_KERN_H
 #define NVMM_KERN_H
 
+#include <linux/cpumask.h>
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
@@ -90,7 +95,8 @@ struct nvmm_cpu {
 
 struct nvmm_kmachine {
 	struct rw_semaphore lock;
-	bool present;
+	bool busy;			/* slot taken (nvmm_machines_lock) */
+	bool present;			/* published (nvmm_comm_lock) */
 	u32 machid;
 	struct nvmm_owner *owner;
 	pid_t pid;
@@ -111,7 +117,9 @@ struct nvmm_kmachine {
 	u64 *npt_root;			/* nested page table, host format */
 	unsigned long mn_seq;		/* bumped by every invalidation */
 	int mn_active;			/* invalidations in progress */
+	u64 gsegs_gen;			/* bumped by every gsegs change */
 	atomic64_t tlb_gen;		/* bumped when entries were removed */
+	cpumask_var_t guest_cpus;	/* CPUs in guest mode for us */
 };
 
 /* nvmm_mem.c */
@@ -129,6 +137,9 @@ u64 nvmm_mem_nram(struct nvmm_kmachine *mach);
 int nvmm_mem_fault(struct nvmm_kmachine *mach, u64 gpa, bool write,
     bool exec);
 u64 nvmm_npt_root_pa(struct nvmm_kmachine *mach);
+/* Around each world switch, interrupts off: who to kick on zaps. */
+void nvmm_mem_guest_enter(struct nvmm_kmachine *mach);
+void nvmm_mem_guest_exit(struct nvmm_kmachine *mach);
 
 /* nvmm_x86.c */
 extern u64 nvmm_xcr0_mask;

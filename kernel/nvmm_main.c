@@ -20,6 +20,7 @@
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/module.h>
+#include <linux/nospec.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
@@ -40,47 +41,79 @@ module_param_named(max_ram, nvmm_max_ram, ulong, 0444);
 MODULE_PARM_DESC(max_ram, "bytes of guest-physical space per machine (default 128 GiB)");
 
 static struct nvmm_kmachine *nvmm_machines;
+/* Guards the slots' `busy` flags: which slots are taken. */
 static DEFINE_MUTEX(nvmm_machines_lock);
-/* Guards the `present`/`owner` fields read by mmap and each machine's VCPU
- * comm page pointers, so that mmap needs no sleeping nvmm lock. */
+/* Guards the `present`/`owner` fields and each machine's VCPU comm page
+ * pointers: owner checks and mmap take no machine lock, so that no owner
+ * ever waits on another owner's machine. */
 static DEFINE_SPINLOCK(nvmm_comm_lock);
 
 /* ------------------------------------------------------------------------ */
 /* Lookups                                                                   */
 
-static bool
-owner_ok(struct nvmm_owner *owner, struct nvmm_kmachine *mach)
+/*
+ * May `owner`, in the calling process, operate on `mach`? An ordinary
+ * owner only in the process whose memory the machine uses: not a fork
+ * child, nor a process that received the file. nvmm_comm_lock held.
+ */
+static int
+machine_check(struct nvmm_owner *owner, struct nvmm_kmachine *mach)
 {
-	return owner->root || mach->owner == owner;
+	if (!mach->present)
+		return -ENOENT;
+	if (owner->root)
+		return 0;
+	if (mach->owner != owner || mach->mm != current->mm)
+		return -EPERM;
+	return 0;
 }
 
-/* Returns with mach->lock held (read or write) on success. */
+static int
+machine_check_locked(struct nvmm_owner *owner, struct nvmm_kmachine *mach)
+{
+	int err;
+
+	spin_lock(&nvmm_comm_lock);
+	err = machine_check(owner, mach);
+	spin_unlock(&nvmm_comm_lock);
+	return err;
+}
+
+static void
+machine_unlock(struct nvmm_kmachine *mach, bool writer)
+{
+	if (writer)
+		up_write(&mach->lock);
+	else
+		up_read(&mach->lock);
+}
+
+/*
+ * Returns with mach->lock held (read or write) on success. The owner is
+ * checked before the lock is taken (a foreign machine is refused without
+ * waiting for it) and again once it is held.
+ */
 static int
 machine_get(struct nvmm_owner *owner, u32 machid, bool writer,
     struct nvmm_kmachine **machp)
 {
 	struct nvmm_kmachine *mach;
+	int err;
 
 	if (machid >= nvmm_max_machines)
 		return -EINVAL;
-	mach = &nvmm_machines[machid];
-	if (writer)
-		down_write(&mach->lock);
-	else
-		down_read(&mach->lock);
-	if (!mach->present) {
-		if (writer)
-			up_write(&mach->lock);
-		else
-			up_read(&mach->lock);
-		return -ENOENT;
-	}
-	if (!owner_ok(owner, mach)) {
-		if (writer)
-			up_write(&mach->lock);
-		else
-			up_read(&mach->lock);
-		return -EPERM;
+	mach = &nvmm_machines[array_index_nospec(machid, nvmm_max_machines)];
+	err = machine_check_locked(owner, mach);
+	if (err)
+		return err;
+	err = writer ? down_write_killable(&mach->lock) :
+	    down_read_killable(&mach->lock);
+	if (err)
+		return err;
+	err = machine_check_locked(owner, mach);
+	if (err) {
+		machine_unlock(mach, writer);
+		return err;
 	}
 	*machp = mach;
 	return 0;
@@ -102,7 +135,7 @@ vcpu_get(struct nvmm_owner *owner, u32 machid, u32 cpuid,
 		up_read(&mach->lock);
 		return -EINVAL;
 	}
-	vcpu = mach->vcpus[cpuid];
+	vcpu = mach->vcpus[array_index_nospec(cpuid, nvmm_max_vcpus)];
 	if (vcpu == NULL) {
 		up_read(&mach->lock);
 		return -ENOENT;
@@ -147,18 +180,33 @@ machine_teardown(struct nvmm_kmachine *mach)
 {
 	unsigned int i;
 
-	for (i = 0; i < nvmm_max_vcpus; i++)
-		if (mach->vcpus[i] != NULL)
-			vcpu_free(mach, mach->vcpus[i]);
-	nvmm_mem_fini(mach);
+	/* Lookups see it gone (ENOENT) before anything is taken down. */
 	spin_lock(&nvmm_comm_lock);
 	mach->present = false;
 	mach->owner = NULL;
 	spin_unlock(&nvmm_comm_lock);
+	for (i = 0; i < nvmm_max_vcpus; i++)
+		if (mach->vcpus[i] != NULL)
+			vcpu_free(mach, mach->vcpus[i]);
+	nvmm_mem_fini(mach);
 	kvfree(mach->vcpus);
 	mach->vcpus = NULL;
 }
 
+static void
+slot_release(struct nvmm_kmachine *mach)
+{
+	mutex_lock(&nvmm_machines_lock);
+	mach->busy = false;
+	mutex_unlock(&nvmm_machines_lock);
+}
+
+/*
+ * The slot is taken under nvmm_machines_lock alone and filled while it is
+ * not present (invisible to every lookup), so creation never waits on
+ * another machine; the identifier reaches the user before the machine is
+ * published, with no lock held.
+ */
 static int
 ioc_machine_create(struct nvmm_owner *owner, void __user *uarg)
 {
@@ -173,18 +221,15 @@ ioc_machine_create(struct nvmm_owner *owner, void __user *uarg)
 		return -EINVAL;
 	mutex_lock(&nvmm_machines_lock);
 	for (i = 0; i < nvmm_max_machines; i++) {
-		mach = &nvmm_machines[i];
-		down_write(&mach->lock);
-		if (!mach->present)
+		if (!nvmm_machines[i].busy) {
+			mach = &nvmm_machines[i];
+			mach->busy = true;
 			break;
-		up_write(&mach->lock);
+		}
 	}
-	if (i == nvmm_max_machines) {
-		mutex_unlock(&nvmm_machines_lock);
-		return -ENOBUFS;
-	}
-	/* The slot is ours while we hold its lock; the table may move on. */
 	mutex_unlock(&nvmm_machines_lock);
+	if (mach == NULL)
+		return -ENOBUFS;
 
 	mach->vcpus = kvcalloc(nvmm_max_vcpus, sizeof(*mach->vcpus),
 	    GFP_KERNEL_ACCOUNT);
@@ -199,24 +244,23 @@ ioc_machine_create(struct nvmm_owner *owner, void __user *uarg)
 	mach->machid = i;
 	mach->pid = task_tgid_nr(current);
 	mach->ctime = ktime_get_real_seconds();
-	spin_lock(&nvmm_comm_lock);
-	mach->owner = owner;
-	mach->present = true;
-	spin_unlock(&nvmm_comm_lock);
 
 	memset(&args, 0, sizeof(args));
 	args.machid = i;
 	if (copy_to_user(uarg, &args, sizeof(args))) {
-		machine_teardown(mach);
-		up_write(&mach->lock);
-		return -EFAULT;
+		nvmm_mem_fini(mach);
+		err = -EFAULT;
+		goto fail;
 	}
-	up_write(&mach->lock);
+	spin_lock(&nvmm_comm_lock);
+	mach->owner = owner;
+	mach->present = true;
+	spin_unlock(&nvmm_comm_lock);
 	return 0;
 fail:
 	kvfree(mach->vcpus);
 	mach->vcpus = NULL;
-	up_write(&mach->lock);
+	slot_release(mach);
 	return err;
 }
 
@@ -234,6 +278,7 @@ ioc_machine_destroy(struct nvmm_owner *owner, void __user *uarg)
 		return err;
 	machine_teardown(mach);
 	up_write(&mach->lock);
+	slot_release(mach);
 	return 0;
 }
 
@@ -272,6 +317,7 @@ ioc_vcpu_create(struct nvmm_owner *owner, void __user *uarg)
 		err = -EINVAL;
 		goto out;
 	}
+	args.cpuid = array_index_nospec(args.cpuid, nvmm_max_vcpus);
 	if (mach->vcpus[args.cpuid] != NULL) {
 		err = -EEXIST;
 		goto out;
@@ -324,12 +370,15 @@ ioc_vcpu_destroy(struct nvmm_owner *owner, void __user *uarg)
 	err = machine_get(owner, args.machid, true, &mach);
 	if (err)
 		return err;
-	if (args.cpuid >= nvmm_max_vcpus)
+	if (args.cpuid >= nvmm_max_vcpus) {
 		err = -EINVAL;
-	else if (mach->vcpus[args.cpuid] == NULL)
-		err = -ENOENT;
-	else
-		vcpu_free(mach, mach->vcpus[args.cpuid]);
+	} else {
+		args.cpuid = array_index_nospec(args.cpuid, nvmm_max_vcpus);
+		if (mach->vcpus[args.cpuid] == NULL)
+			err = -ENOENT;
+		else
+			vcpu_free(mach, mach->vcpus[args.cpuid]);
+	}
 	up_write(&mach->lock);
 	return err;
 }
@@ -345,16 +394,15 @@ ioc_vcpu_configure(struct nvmm_owner *owner, void __user *uarg)
 
 	if (copy_from_user(&args, uarg, sizeof(args)))
 		return -EFAULT;
+	/* User memory is read before any lock is taken. */
+	if (args.op == NVMM_VCPU_CONF_CPUID &&
+	    copy_from_user(&conf, u64_to_user_ptr(args.conf), sizeof(conf)))
+		return -EFAULT;
 	err = vcpu_get(owner, args.machid, args.cpuid, &mach, &vcpu);
 	if (err)
 		return err;
 	switch (args.op) {
 	case NVMM_VCPU_CONF_CPUID:
-		if (copy_from_user(&conf, u64_to_user_ptr(args.conf),
-		    sizeof(conf))) {
-			err = -EFAULT;
-			break;
-		}
 		err = nvmm_x86_conf_cpuid(vcpu, &conf);
 		break;
 	case NVMM_VCPU_CONF_TPR:
@@ -479,11 +527,12 @@ ioc_vcpu_run(struct nvmm_owner *owner, void __user *uarg)
 		nvmm_svm_getstate(vcpu, pre);
 		comm->state_cached = pre;
 	}
-	if (copy_to_user((u8 __user *)uarg + offsetof(typeof(args), exit),
-	    &args.exit, sizeof(args.exit)))
-		err = -EFAULT;
 out:
 	vcpu_put(mach, vcpu);
+	if (err == 0 &&
+	    copy_to_user((u8 __user *)uarg + offsetof(typeof(args), exit),
+	    &args.exit, sizeof(args.exit)))
+		err = -EFAULT;
 	return err;
 }
 
@@ -673,13 +722,24 @@ nvmm_release(struct inode *inode, struct file *file)
 	struct nvmm_owner *owner = file->private_data;
 	unsigned int i;
 
+	/* Only this owner's machines' locks: never wait on another owner. */
 	for (i = 0; i < nvmm_max_machines; i++) {
 		struct nvmm_kmachine *mach = &nvmm_machines[i];
+		bool mine;
 
+		spin_lock(&nvmm_comm_lock);
+		mine = mach->present && mach->owner == owner;
+		spin_unlock(&nvmm_comm_lock);
+		if (!mine)
+			continue;
 		down_write(&mach->lock);
-		if (mach->present && mach->owner == owner)
+		/* A root owner may have destroyed it meanwhile. */
+		mine = mach->present && mach->owner == owner;
+		if (mine)
 			machine_teardown(mach);
 		up_write(&mach->lock);
+		if (mine)
+			slot_release(mach);
 	}
 	kfree(owner);
 	return 0;
@@ -704,13 +764,14 @@ nvmm_mmap(struct file *file, struct vm_area_struct *vma)
 		return -EACCES;
 	if (machid >= nvmm_max_machines || cpuid >= nvmm_max_vcpus)
 		return -EINVAL;
+	machid = array_index_nospec(machid, nvmm_max_machines);
+	cpuid = array_index_nospec(cpuid, nvmm_max_vcpus);
 
 	mach = &nvmm_machines[machid];
 	spin_lock(&nvmm_comm_lock);
-	if (!mach->present) {
-		err = -ENOENT;
-	} else if (!owner_ok(owner, mach)) {
-		err = -EPERM;
+	err = machine_check(owner, mach);
+	if (err) {
+		/* absent, another owner's, or another process's */
 	} else if (mach->vcpus[cpuid] == NULL) {
 		err = -ENOENT;
 	} else {

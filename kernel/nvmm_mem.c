@@ -2,14 +2,25 @@
 /*
  * nvmm_mem.c: guest memory. The owner process registers host ranges
  * (hva_map) and maps guest-physical ranges onto them (gpa_map). The nested
- * page table is filled on demand: a nested fault on a mapped GPA pins the
- * user page and installs a leaf entry. Entries are removed, and their pages
- * unpinned, on gpa_unmap, on machine destruction and when the MMU notifier
- * reports that the host mapping changes (munmap, MADV_DONTNEED, migration),
- * so the guest never keeps a page the process no longer has.
+ * page table is filled on demand: a nested fault on a mapped GPA looks the
+ * user page up and installs a leaf entry.
+ *
+ * No page is pinned (KVM's model): the reference taken by the lookup is
+ * dropped once the entry is in, and the MMU notifier removes entries
+ * before the host mapping changes (munmap, MADV_DONTNEED, migration,
+ * compaction, reclaim, KSM), so the guest never keeps a page the process
+ * no longer has, and guest RAM stays movable and swappable like the rest
+ * of the process (it is charged to the process's memory cgroup, not to
+ * RLIMIT_MEMLOCK). Entries also go on gpa_unmap and machine destruction.
+ *
+ * Removing entries ("zapping") kicks out of guest mode only the CPUs that
+ * run one of this machine's VCPUs, and long zaps stop for the scheduler
+ * between 2 MiB steps (after flushing what they removed so far).
  */
+#include <linux/cpumask.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
+#include <linux/smp.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <asm/io.h>
@@ -53,11 +64,12 @@ npt_shift(int level)
 
 /*
  * Remove the leaf entries of [lo, hi) below `table` (which maps `base` at
- * `level`), unpinning their pages; with `free_tables`, also free the tables
- * themselves. Returns the number of leaves removed. mmu_lock held.
+ * `level`). Returns the number of leaves removed. mmu_lock held. The pages
+ * are still mapped by the process (its notifier call comes first), so
+ * marking them dirty is safe; no reference of ours is held on them.
  */
 static unsigned long
-npt_zap(u64 *table, int level, u64 base, u64 lo, u64 hi, bool free_tables)
+npt_zap(u64 *table, int level, u64 base, u64 lo, u64 hi)
 {
 	u64 span = 1ULL << npt_shift(level);
 	unsigned long n = 0;
@@ -73,48 +85,111 @@ npt_zap(u64 *table, int level, u64 base, u64 lo, u64 hi, bool free_tables)
 	last = (hi - 1 - base) >> npt_shift(level);
 	for (i = first; i <= last && i < 512; i++) {
 		u64 e = table[i];
-		u64 ebase = base + (u64)i * span;
 
 		if (!(e & NPT_P))
 			continue;
 		if (level == 1) {
-			struct page *pg = pfn_to_page((e & NPT_ADDR) >> PAGE_SHIFT);
-
 			WRITE_ONCE(table[i], 0);
 			if (e & NPT_RW)
-				set_page_dirty(pg);
-			unpin_user_page(pg);
+				set_page_dirty(pfn_to_page((e & NPT_ADDR) >>
+				    PAGE_SHIFT));
 			n++;
 			continue;
 		}
-		n += npt_zap(__va(e & NPT_ADDR), level - 1, ebase, lo, hi,
-		    free_tables);
-		if (free_tables) {
-			free_page((unsigned long)__va(e & NPT_ADDR));
-			WRITE_ONCE(table[i], 0);
-		}
+		n += npt_zap(__va(e & NPT_ADDR), level - 1,
+		    base + (u64)i * span, lo, hi);
 	}
 	return n;
 }
 
-static unsigned long
-zap_gpa(struct nvmm_kmachine *mach, u64 gpa, u64 size)
+/* Free the tables below `table`, then `table`. No leaf is left. */
+static void
+npt_free(u64 *table, int level)
 {
-	unsigned long n;
+	unsigned int i;
 
-	if (mach->npt_root == NULL || size == 0)
-		return 0;
-	n = npt_zap(mach->npt_root, npt_levels, 0, gpa, gpa + size, false);
-	if (n != 0)
-		atomic64_inc(&mach->tlb_gen);
-	return n;
+	for (i = 0; level > 1 && i < 512; i++) {
+		if (!(table[i] & NPT_P))
+			continue;
+		npt_free(__va(table[i] & NPT_ADDR), level - 1);
+		if (level == 2)
+			cond_resched();
+	}
+	free_page((unsigned long)table);
 }
 
-/* Kick every CPU out of guest mode: stale TLB entries are flushed at entry. */
 static void
-npt_flush_remote(void)
+kick_nothing(void *arg)
 {
-	kick_all_cpus_sync();
+}
+
+/*
+ * After entries were removed: every CPU in guest mode for this machine
+ * leaves it (the IPI waits for each to take the interrupt, which a CPU in
+ * guest mode does only after VMEXIT) and flushes its guest TLB at the next
+ * entry (tlb_gen). A CPU entering from now on sees the new tlb_gen: it
+ * publishes itself in guest_cpus before reading tlb_gen, we bump tlb_gen
+ * before reading guest_cpus. mmu_lock held (preemption off, IRQs on).
+ */
+static void
+npt_flush_remote(struct nvmm_kmachine *mach)
+{
+	atomic64_inc(&mach->tlb_gen);
+	smp_mb__after_atomic();
+	smp_call_function_many(mach->guest_cpus, kick_nothing, NULL, true);
+}
+
+void
+nvmm_mem_guest_enter(struct nvmm_kmachine *mach)
+{
+	cpumask_set_cpu(smp_processor_id(), mach->guest_cpus);
+	smp_mb__after_atomic();
+}
+
+void
+nvmm_mem_guest_exit(struct nvmm_kmachine *mach)
+{
+	cpumask_clear_cpu(smp_processor_id(), mach->guest_cpus);
+}
+
+#define ZAP_STEP	(2ULL << 20)
+
+/*
+ * Remove the entries of [gpa, gpa+size) in ZAP_STEP steps; with
+ * `may_block`, between steps, flush what was removed and let the scheduler
+ * in (the lock may be dropped there: returns true if it was). Everything
+ * removed is flushed before the lock is dropped or the function returns,
+ * so an entry found missing by anyone else is gone from every TLB too.
+ * mmu_lock held.
+ */
+static bool
+zap_gpa(struct nvmm_kmachine *mach, u64 gpa, u64 size, bool may_block)
+{
+	u64 lo = gpa, end = min_t(u64, gpa + size, nvmm_max_ram);
+	unsigned long pending = 0;
+	bool dropped = false;
+
+	if (mach->npt_root == NULL)
+		return false;
+	while (lo < end) {
+		u64 hi = min_t(u64, end, round_down(lo, ZAP_STEP) + ZAP_STEP);
+
+		pending += npt_zap(mach->npt_root, npt_levels, 0, lo, hi);
+		lo = hi;
+		if (lo < end && may_block && (need_resched() ||
+		    spin_needbreak(&mach->mmu_lock))) {
+			if (pending != 0)
+				npt_flush_remote(mach);
+			pending = 0;
+			spin_unlock(&mach->mmu_lock);
+			cond_resched();
+			spin_lock(&mach->mmu_lock);
+			dropped = true;
+		}
+	}
+	if (pending != 0)
+		npt_flush_remote(mach);
+	return dropped;
 }
 
 u64
@@ -126,12 +201,20 @@ nvmm_npt_root_pa(struct nvmm_kmachine *mach)
 /* ------------------------------------------------------------------------ */
 /* MMU notifier                                                              */
 
-static unsigned long
-zap_hva(struct nvmm_kmachine *mach, unsigned long start, unsigned long end)
+/*
+ * Remove the entries of the guest ranges backed by [start, end). When a
+ * step dropped the lock and the segment table changed meanwhile, start
+ * over (what is already gone costs little to walk again). mmu_lock held.
+ */
+static void
+zap_hva(struct nvmm_kmachine *mach, unsigned long start, unsigned long end,
+    bool may_block)
 {
-	unsigned long n = 0;
 	unsigned int i;
+	u64 gen;
 
+again:
+	gen = mach->gsegs_gen;
 	for (i = 0; i < mach->ngsegs; i++) {
 		const struct nvmm_gseg *s = &mach->gsegs[i];
 		u64 lo = max_t(u64, start, s->hva);
@@ -139,24 +222,23 @@ zap_hva(struct nvmm_kmachine *mach, unsigned long start, unsigned long end)
 
 		if (lo >= hi)
 			continue;
-		n += zap_gpa(mach, s->gpa + (lo - s->hva), hi - lo);
+		if (zap_gpa(mach, s->gpa + (lo - s->hva), hi - lo, may_block) &&
+		    mach->gsegs_gen != gen)
+			goto again;
 	}
-	return n;
 }
 
 static int
 nvmm_mn_start(struct mmu_notifier *mn, const struct mmu_notifier_range *range)
 {
 	struct nvmm_kmachine *mach = container_of(mn, struct nvmm_kmachine, mn);
-	unsigned long n;
 
 	spin_lock(&mach->mmu_lock);
 	mach->mn_active++;
 	mach->mn_seq++;
-	n = zap_hva(mach, range->start, range->end);
+	zap_hva(mach, range->start, range->end,
+	    mmu_notifier_range_blockable(range));
 	spin_unlock(&mach->mmu_lock);
-	if (n != 0)
-		npt_flush_remote();
 	return 0;
 }
 
@@ -175,14 +257,11 @@ static void
 nvmm_mn_release(struct mmu_notifier *mn, struct mm_struct *mm)
 {
 	struct nvmm_kmachine *mach = container_of(mn, struct nvmm_kmachine, mn);
-	unsigned long n;
 
 	spin_lock(&mach->mmu_lock);
 	mach->mn_seq++;
-	n = zap_hva(mach, 0, ~0UL);
+	zap_hva(mach, 0, ~0UL, true);
 	spin_unlock(&mach->mmu_lock);
-	if (n != 0)
-		npt_flush_remote();
 }
 
 static const struct mmu_notifier_ops nvmm_mn_ops = {
@@ -204,7 +283,10 @@ nvmm_mem_init(struct nvmm_kmachine *mach)
 	mach->nhsegs = 0;
 	mach->mn_seq = 0;
 	mach->mn_active = 0;
+	mach->gsegs_gen = 0;
 	atomic64_set(&mach->tlb_gen, 0);
+	if (!zalloc_cpumask_var(&mach->guest_cpus, GFP_KERNEL_ACCOUNT))
+		return -ENOMEM;
 	mach->gsegs = kvcalloc(NVMM_MAX_GSEGS, sizeof(*mach->gsegs),
 	    GFP_KERNEL_ACCOUNT);
 	mach->hsegs = kvcalloc(NVMM_MAX_HSEGS, sizeof(*mach->hsegs),
@@ -227,6 +309,7 @@ nvmm_mem_init(struct nvmm_kmachine *mach)
 	mach->mn_registered = true;
 	return 0;
 fail:
+	free_cpumask_var(mach->guest_cpus);
 	kvfree(mach->gsegs);
 	kvfree(mach->hsegs);
 	if (mach->npt_root != NULL)
@@ -237,22 +320,24 @@ fail:
 	return err;
 }
 
+/* No VCPU is left: nothing faults entries in any more. */
 void
 nvmm_mem_fini(struct nvmm_kmachine *mach)
 {
+	/* The leaves go while the notifier still guards their pages. */
+	spin_lock(&mach->mmu_lock);
+	zap_gpa(mach, 0, nvmm_max_ram, true);
+	mach->ngsegs = 0;
+	mach->nhsegs = 0;
+	spin_unlock(&mach->mmu_lock);
 	if (mach->mn_registered) {
 		mmu_notifier_unregister(&mach->mn, mach->mm);
 		mach->mn_registered = false;
 	}
-	spin_lock(&mach->mmu_lock);
 	if (mach->npt_root != NULL)
-		npt_zap(mach->npt_root, npt_levels, 0, 0, ~0ULL, true);
-	mach->ngsegs = 0;
-	mach->nhsegs = 0;
-	spin_unlock(&mach->mmu_lock);
-	if (mach->npt_root != NULL)
-		free_page((unsigned long)mach->npt_root);
+		npt_free(mach->npt_root, npt_levels);
 	mach->npt_root = NULL;
+	free_cpumask_var(mach->guest_cpus);
 	kvfree(mach->gsegs);
 	kvfree(mach->hsegs);
 	mach->gsegs = NULL;
@@ -370,6 +455,7 @@ nvmm_mem_gpa_map(struct nvmm_kmachine *mach, u64 hva, u64 gpa, u64 size, u32 pro
 	mach->gsegs[mach->ngsegs].size = size;
 	mach->gsegs[mach->ngsegs].prot = prot;
 	mach->ngsegs++;
+	mach->gsegs_gen++;
 	mach->mn_seq++;
 out:
 	spin_unlock(&mach->mmu_lock);
@@ -378,18 +464,23 @@ out:
 
 /*
  * Unmap [gpa, gpa+size): segments inside it disappear, segments that stick
- * out keep their outer parts.
+ * out keep their outer parts. The entries go first, with faults held off
+ * as during a notifier invalidation, while the segments still exist: a
+ * notifier call meeting a partly zapped range then still finds and zaps
+ * it, and the segments change only once their range is empty.
  */
 int
 nvmm_mem_gpa_unmap(struct nvmm_kmachine *mach, u64 gpa, u64 size)
 {
-	unsigned long n;
 	unsigned int i;
 	int err = 0;
 
 	if (!range_ok(gpa, size) || gpa + size > nvmm_max_ram)
 		return -EINVAL;
 	spin_lock(&mach->mmu_lock);
+	mach->mn_active++;
+	mach->mn_seq++;
+	zap_gpa(mach, gpa, size, true);
 	for (i = 0; i < mach->ngsegs;) {
 		struct nvmm_gseg *s = &mach->gsegs[i];
 		u64 end = gpa + size, send = s->gpa + s->size;
@@ -402,7 +493,7 @@ nvmm_mem_gpa_unmap(struct nvmm_kmachine *mach, u64 gpa, u64 size)
 			/* Punch a hole: the right part becomes a new segment. */
 			if (mach->ngsegs == NVMM_MAX_GSEGS) {
 				err = -ENOBUFS;
-				goto out;
+				break;
 			}
 			mach->gsegs[mach->ngsegs] = *s;
 			mach->gsegs[mach->ngsegs].gpa = end;
@@ -423,12 +514,10 @@ nvmm_mem_gpa_unmap(struct nvmm_kmachine *mach, u64 gpa, u64 size)
 			*s = mach->gsegs[--mach->ngsegs];
 		}
 	}
-out:
+	mach->gsegs_gen++;
 	mach->mn_seq++;
-	n = zap_gpa(mach, gpa, size);
+	mach->mn_active--;
 	spin_unlock(&mach->mmu_lock);
-	if (n != 0)
-		npt_flush_remote();
 	return err;
 }
 
@@ -519,7 +608,8 @@ nvmm_mem_fault(struct nvmm_kmachine *mach, u64 gpa, bool write, bool exec)
 		}
 		npool++;
 	}
-	if (pin_user_pages_fast(hva, 1, writable ? FOLL_WRITE : 0, &page) != 1) {
+	/* A reference for the time of the lookup only, not a pin. */
+	if (get_user_pages_fast(hva, 1, writable ? FOLL_WRITE : 0, &page) != 1) {
 		/* The host range is gone: let userland see the access. */
 		ret = 1;
 		goto out;
@@ -528,7 +618,7 @@ nvmm_mem_fault(struct nvmm_kmachine *mach, u64 gpa, bool write, bool exec)
 	spin_lock(&mach->mmu_lock);
 	if (mach->mn_seq != seq || mach->mn_active) {
 		spin_unlock(&mach->mmu_lock);
-		unpin_user_page(page);
+		put_page(page);
 		ret = -EAGAIN;
 		goto out;
 	}
@@ -548,7 +638,7 @@ nvmm_mem_fault(struct nvmm_kmachine *mach, u64 gpa, bool write, bool exec)
 	if (*t & NPT_P) {
 		/* Another VCPU got there first. */
 		spin_unlock(&mach->mmu_lock);
-		unpin_user_page(page);
+		put_page(page);
 		goto out;
 	}
 	leaf = page_to_phys(page) | NPT_P | NPT_US | NPT_A | NPT_D;
@@ -558,6 +648,8 @@ nvmm_mem_fault(struct nvmm_kmachine *mach, u64 gpa, bool write, bool exec)
 		leaf |= NPT_NX;
 	WRITE_ONCE(*t, leaf);
 	spin_unlock(&mach->mmu_lock);
+	/* From now on the notifier removes the entry before the page goes. */
+	put_page(page);
 out:
 	for (i = 0; i < 5; i++)
 		if (pool[i] != NULL)

@@ -1030,7 +1030,9 @@ nvmm_svm_run(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu,
 
 		kernel_fpu_begin();
 		local_irq_disable();
+		nvmm_mem_guest_enter(mach);
 		svm_world_switch(mach, vcpu);
+		nvmm_mem_guest_exit(mach);
 		local_irq_enable();
 		kernel_fpu_end();
 

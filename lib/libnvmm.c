@@ -23,7 +23,21 @@ static struct {
 	struct nvmm_capability cap;
 	bool root;
 	struct lib_machine *machines[LIB_MAX_MACHINES];
+	/*
+	 * Bumped in the child of every fork: a machine belongs to the process
+	 * that created it (its memory is that process's), so a child's calls
+	 * on it fail with EPERM before touching anything it shares with the
+	 * parent (the comm pages, KVM's run structures).
+	 */
+	unsigned forks;
+	bool atfork;			/* lib_forked is registered */
 } lib = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void
+lib_forked(void)
+{
+	lib.forks++;
+}
 
 /* -------------------------------------------------------------------------- */
 /* Initialization and backend selection.                                      */
@@ -51,6 +65,12 @@ lib_init(bool root)
 	pthread_mutex_lock(&lib.lock);
 	if (lib.be != NULL)
 		goto out;
+	if (!lib.atfork && pthread_atfork(NULL, NULL, lib_forked) != 0) {
+		errno = ENOMEM;
+		ret = -1;
+		goto out;
+	}
+	lib.atfork = true;
 	want = getenv("NVMM_BACKEND");
 	if (want != NULL && *want != '\0') {
 		if (strcmp(want, "kvm") == 0)
@@ -134,6 +154,10 @@ get_machine(struct nvmm_machine *mach)
 		errno = ENOENT;
 		return NULL;
 	}
+	if (lm->forks != lib.forks) {
+		errno = EPERM;
+		return NULL;
+	}
 	return lm;
 }
 
@@ -180,6 +204,7 @@ nvmm_machine_create(struct nvmm_machine *mach)
 	pthread_mutex_init(&lm->vcpus_lock, NULL);
 	lm->user = mach;
 	lm->ctime = time(NULL);
+	lm->forks = lib.forks;
 
 	pthread_mutex_lock(&lib.lock);
 	for (i = 0; i < lib.cap.max_machines; i++)

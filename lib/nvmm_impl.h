@@ -57,6 +57,7 @@ struct lib_machine {
 	nvmm_machid_t machid;
 	struct nvmm_machine *user;
 	time_t ctime;
+	unsigned forks;			/* lib's fork count at creation */
 
 	/* Guards the area lists; never held across a user callback. */
 	pthread_rwlock_t areas_lock;

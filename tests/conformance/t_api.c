@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -387,6 +388,74 @@ test_vcpu_dump(void)
 	vm_destroy(vm);
 }
 
+/*
+ * In a fork child, the parent's machine refuses every call with EPERM
+ * (the library does not even touch the comm pages or run structures it
+ * shares with the parent); the child can make and run machines of its own;
+ * the parent's machine runs on untouched. Child exit status: 0, or the
+ * step that was not refused.
+ */
+static int
+fork_child_steps(struct vm *vm, struct nvmm_vcpu *v)
+{
+	struct nvmm_vcpu v1;
+	struct vm *own;
+
+#define REFUSED(call) ((call) == -1 && errno == EPERM)
+	if (!REFUSED(nvmm_vcpu_setstate(&vm->mach, v, NVMM_X64_STATE_GPRS)))
+		return 1;
+	if (!REFUSED(nvmm_vcpu_getstate(&vm->mach, v, NVMM_X64_STATE_GPRS)))
+		return 2;
+	if (!REFUSED(nvmm_vcpu_run(&vm->mach, v)))
+		return 3;
+	if (!REFUSED(nvmm_vcpu_inject(&vm->mach, v)))
+		return 4;
+	if (!REFUSED(nvmm_gpa_unmap(&vm->mach, (uintptr_t)vm->ram, 0,
+	    4096)))
+		return 5;
+	if (!REFUSED(nvmm_vcpu_create(&vm->mach, 1, &v1)))
+		return 6;
+	if (!REFUSED(nvmm_vcpu_destroy(&vm->mach, v)))
+		return 7;
+	if (!REFUSED(nvmm_machine_destroy(&vm->mach)))
+		return 8;
+#undef REFUSED
+	own = vm_create(0);
+	vcpu_add(own, 0, &v1);
+	guest_load(own, GUEST(out_hlt));
+	vcpu_setup_long64(own, &v1, CODE_GPA);
+	GUEST_REPORT(own, &v1);
+	EXPECT_EXIT(own, &v1, NVMM_VCPU_EXIT_HALTED);
+	vm_destroy(own);
+	return 0;
+}
+
+static void
+test_fork_child(void)
+{
+	struct vm *vm = vm_create(0);
+	struct nvmm_vcpu v;
+	pid_t pid;
+	int st;
+
+	vcpu_add(vm, 0, &v);
+	guest_load(vm, GUEST(out_hlt));
+	vcpu_setup_long64(vm, &v, CODE_GPA);
+	fflush(stdout);
+	pid = fork();
+	TEST_ASSERT(pid != -1, "fork: %s", strerror(errno));
+	if (pid == 0)
+		_exit(fork_child_steps(vm, &v));
+	TEST_ASSERT(waitpid(pid, &st, 0) == pid, "waitpid: %s",
+	    strerror(errno));
+	TEST_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	    "the child: step %d was not refused with EPERM (status 0x%x)",
+	    WIFEXITED(st) ? WEXITSTATUS(st) : -1, st);
+	GUEST_REPORT(vm, &v);
+	EXPECT_EXIT(vm, &v, NVMM_VCPU_EXIT_HALTED);
+	vm_destroy(vm);
+}
+
 const struct test_case api_cases[] = {
 	TEST_CASE(cap_values, "capability: version 2, 1008, 128, 256, 128 GiB, CPUID conf"),
 	TEST_CASE(cap_null, "nvmm_capability(NULL) fails"),
@@ -405,5 +474,6 @@ const struct test_case api_cases[] = {
 	TEST_CASE(state_flags_invalid, "get/setstate with unknown flag bits -> EINVAL"),
 	TEST_CASE(ctl_mach_info, "nvmm_ctl(MACH_INFO): nvcpus, nram, pid, time; errors"),
 	TEST_CASE(vcpu_dump, "nvmm_vcpu_dump works and leaves the VCPU intact"),
+	TEST_CASE(fork_child, "fork child: parent's machine -> EPERM, own machines work"),
 	{ NULL, NULL, NULL },
 };

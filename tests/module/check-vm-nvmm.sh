@@ -4,6 +4,7 @@
 # check-vm-nvmm.sh: stage vm-nvmm. Loads kernel/nvmm.ko (and no kvm_amd) in
 # the QEMU TCG+SVM test VM (tests/vm/run-vm.sh) and runs, with
 # NVMM_BACKEND=nvmm: tests/module/module_test (raw ABI, root owner),
+# tests/module/module_owners and module_memory,
 # tests/tools/nvmmctl_vmtest --nvmm (nvmmctl list as root owner and without
 # CAP_SYS_ADMIN), examples/hello, and the conformance suite when it is
 # built, between two runs of
@@ -30,6 +31,8 @@ if [ ! -f "$ko" ]; then
 fi
 unl=$O/tests/module/module_unload-static
 set -- "$unl --baseline" "$O/tests/module/module_test-static" \
+	"$O/tests/module/module_owners-static" \
+	"$O/tests/module/module_memory-static" \
 	"$O/tests/tools/nvmmctl_vmtest-static --nvmm" \
 	"$O/examples/hello/hello-static"
 conf=$O/tests/conformance/nvmm-conformance-static

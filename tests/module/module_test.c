@@ -26,45 +26,7 @@
 
 #include <linux/capability.h>
 
-#include <nvmm.h>
-#include <nvmm_ioctl.h>
-
-static int nfail;
-
-static void
-pass(const char *name)
-{
-	printf("PASS: module/%s\n", name);
-	fflush(stdout);
-}
-
-static void
-fail(const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("FAIL: module/%s: ", name);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	nfail++;
-}
-
-#define CHECK(name, cond, ...) do {					\
-	if (!(cond)) {							\
-		fail(name, __VA_ARGS__);				\
-		return;							\
-	}								\
-} while (0)
-
-/* ioctl returning 0 or -errno */
-static int
-xioctl(int fd, unsigned long req, void *arg)
-{
-	return ioctl(fd, req, arg) == -1 ? -errno : 0;
-}
+#include "modtest.h"
 
 /* The guest, real mode, loaded at GPA 0x1000. */
 extern const unsigned char g_start[], g_end[], g_entry_b[], g_entry_c[],
@@ -115,39 +77,10 @@ struct vm {
 	struct nvmm_comm_page *comm;
 };
 
-static void
-set_real_mode(struct nvmm_comm_page *c, uint64_t rip)
-{
-	struct nvmm_x64_state *st = &c->state;
-	int i;
-
-	/* The reset state has CS at 0xF000:FFF0: move it to 0. */
-	for (i = 0; i < NVMM_X64_NSEG; i++) {
-		if (i == NVMM_X64_SEG_GDT || i == NVMM_X64_SEG_IDT ||
-		    i == NVMM_X64_SEG_LDT || i == NVMM_X64_SEG_TR)
-			continue;
-		st->segs[i].selector = 0;
-		st->segs[i].base = 0;
-		st->segs[i].limit = 0xFFFF;
-	}
-	st->gprs[NVMM_X64_GPR_RIP] = rip;
-	c->state_commit |= NVMM_X64_STATE_SEGS | NVMM_X64_STATE_GPRS;
-}
-
 static int
 run(struct vm *vm, struct nvmm_x86_exit *exit)
 {
-	struct nvmm_ioc_vcpu_run r;
-	int err;
-
-	memset(&r, 0, sizeof(r));
-	r.machid = vm->machid;
-	r.cpuid = 0;
-	do {
-		err = xioctl(vm->fd, NVMM_IOC_VCPU_RUN, &r);
-	} while (err == 0 && r.exit.reason == NVMM_VCPU_EXIT_NONE);
-	*exit = r.exit;
-	return err;
+	return mt_run_vcpu0(vm->fd, vm->machid, exit);
 }
 
 static void
@@ -295,47 +228,16 @@ test_validation(int fd, int fd2)
 static int
 vm_create(int fd, struct vm *vm)
 {
-	struct nvmm_ioc_machine_create mc;
-	struct nvmm_ioc_vcpu vc;
-	struct nvmm_ioc_hva hm;
-	struct nvmm_ioc_gpa_map gm;
-	void *p;
+	struct mt_vm m;
 
 	memset(vm, 0, sizeof(*vm));
-	vm->fd = fd;
-	memset(&mc, 0, sizeof(mc));
-	if (xioctl(fd, NVMM_IOC_MACHINE_CREATE, &mc))
+	if (mt_vm_create_with(fd, &m, g_start, (size_t)(g_end - g_start),
+	    RAM_SIZE) != 0)
 		return -1;
-	vm->machid = mc.machid;
-	vc.machid = mc.machid;
-	vc.cpuid = 0;
-	if (xioctl(fd, NVMM_IOC_VCPU_CREATE, &vc))
-		return -1;
-	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-	    (off_t)NVMM_COMM_OFFSET(mc.machid, 0));
-	if (p == MAP_FAILED)
-		return -1;
-	vm->comm = p;
-	p = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return -1;
-	vm->ram = p;
-	memcpy(vm->ram + GUEST_BASE, g_start, (size_t)(g_end - g_start));
-	memset(&hm, 0, sizeof(hm));
-	hm.machid = mc.machid;
-	hm.hva = (uintptr_t)vm->ram;
-	hm.size = RAM_SIZE;
-	if (xioctl(fd, NVMM_IOC_HVA_MAP, &hm))
-		return -1;
-	memset(&gm, 0, sizeof(gm));
-	gm.machid = mc.machid;
-	gm.hva = (uintptr_t)vm->ram;
-	gm.gpa = 0;
-	gm.size = RAM_SIZE;
-	gm.prot = PROT_READ | PROT_WRITE | PROT_EXEC;
-	if (xioctl(fd, NVMM_IOC_GPA_MAP, &gm))
-		return -1;
+	vm->fd = m.fd;
+	vm->machid = m.machid;
+	vm->ram = m.ram;
+	vm->comm = m.comm;
 	return 0;
 }
 
@@ -1048,15 +950,6 @@ struct unmapper {
 	int result;	/* 0 ok, 1 guest never ran, 2 munmap failed, 3 no exit */
 	volatile int done;	/* the VCPU run returned */
 };
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void *
 unmapper_main(void *arg)
