@@ -191,7 +191,10 @@ emu_write(void *ctx, int seg, uint64_t off, const void *buf, size_t size)
 	return 0;
 }
 
-static const struct x86_emul_mem emu_mem = { NULL, emu_read, emu_write };
+static const struct x86_emul_mem emu_mem = {
+	.read = emu_read,
+	.write = emu_write,
+};
 
 /* ------------------------------------------------------------------------ */
 /* Instruction encoder for the cases.                                        */

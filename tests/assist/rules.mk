@@ -2,8 +2,8 @@
 # host CPU, assist tests over a fake libnvmm. They compile the lib/x86_*.c
 # files they need directly (no dependency on the rest of libnvmm.a).
 
-ASSIST_DECODE := lib/x86_decode.c
-ASSIST_EMUL   := lib/x86_decode.c lib/x86_emul.c
+ASSIST_DECODE := $(X86_DECODE_SRCS)
+ASSIST_EMUL   := $(X86_EMUL_SRCS)
 
 $(O)/tests/assist/decode_test: tests/assist/decode_test.c tests/assist/decode_table.h $(ASSIST_DECODE) $(HDRS)
 	@mkdir -p $(dir $@)
@@ -17,7 +17,7 @@ $(O)/tests/assist/emul_diff: tests/assist/emul_diff.c $(ASSIST_EMUL) $(HDRS)
 
 CHECK_PROGS += $(O)/tests/assist/emul_diff
 
-ASSIST_ALL := lib/x86_assist.c lib/x86_decode.c lib/x86_emul.c lib/x86_walk.c
+ASSIST_ALL := $(X86_ASSIST_SRCS)
 
 $(O)/tests/assist/assist_test: tests/assist/assist_test.c tests/assist/fake_nvmm.c tests/assist/fake_nvmm.h $(ASSIST_ALL) $(HDRS)
 	@mkdir -p $(dir $@)

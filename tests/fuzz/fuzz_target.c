@@ -74,7 +74,10 @@ static void
 fuzz_core(const uint8_t *code, size_t n, enum x86_code_size mode,
     const uint64_t *seed, unsigned budget)
 {
-	static const struct x86_emul_mem mem = { NULL, f_read, f_write };
+	static const struct x86_emul_mem mem = {
+		.read = f_read,
+		.write = f_write,
+	};
 	struct x86_insn in, in2;
 	uint64_t g[NVMM_X64_NGPR], g0[NVMM_X64_NGPR];
 	unsigned i;
