@@ -328,6 +328,7 @@ opcode:
 	}
 	in.op = d.op;
 	in.form = d.form;
+	in.sse = d.sse;
 
 	/* Immediate. */
 	if (d.attr & A_IMM8)

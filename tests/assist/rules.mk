@@ -11,9 +11,11 @@ $(O)/tests/assist/decode_test: tests/assist/decode_test.c tests/assist/decode_ta
 
 CHECK_PROGS += $(O)/tests/assist/decode_test
 
-$(O)/tests/assist/emul_diff: tests/assist/emul_diff.c $(ASSIST_EMUL) $(HDRS)
+EMUL_DIFF_SRCS := tests/assist/emul_diff.c tests/assist/diff_host.c tests/assist/diff_enc.c
+
+$(O)/tests/assist/emul_diff: $(EMUL_DIFF_SRCS) tests/assist/diff_host.h tests/assist/diff_enc.h $(ASSIST_EMUL) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ tests/assist/emul_diff.c $(ASSIST_EMUL) $(LDFLAGS_ALL)
+	$(CC) $(CFLAGS_ALL) -o $@ $(EMUL_DIFF_SRCS) $(ASSIST_EMUL) $(LDFLAGS_ALL)
 
 CHECK_PROGS += $(O)/tests/assist/emul_diff
 
