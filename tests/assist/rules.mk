@@ -21,8 +21,17 @@ CHECK_PROGS += $(O)/tests/assist/emul_diff
 
 ASSIST_ALL := $(X86_ASSIST_SRCS)
 
-$(O)/tests/assist/assist_test: tests/assist/assist_test.c tests/assist/fake_nvmm.c tests/assist/fake_nvmm.h $(ASSIST_ALL) $(HDRS)
+ASSIST_FIX := tests/assist/assist_fixture.c tests/assist/fake_nvmm.c
+ASSIST_FIX_H := tests/assist/assist_fixture.h tests/assist/fake_nvmm.h
+
+$(O)/tests/assist/assist_test: tests/assist/assist_test.c $(ASSIST_FIX) $(ASSIST_FIX_H) $(ASSIST_ALL) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Itests/assist -o $@ tests/assist/assist_test.c tests/assist/fake_nvmm.c $(ASSIST_ALL) $(LDFLAGS_ALL)
+	$(CC) $(CFLAGS_ALL) -Itests/assist -o $@ tests/assist/assist_test.c $(ASSIST_FIX) $(ASSIST_ALL) $(LDFLAGS_ALL)
 
 CHECK_PROGS += $(O)/tests/assist/assist_test
+
+$(O)/tests/assist/assist_emul_test: tests/assist/assist_emul_test.c $(ASSIST_FIX) $(ASSIST_FIX_H) $(ASSIST_ALL) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/assist -o $@ tests/assist/assist_emul_test.c $(ASSIST_FIX) $(ASSIST_ALL) $(LDFLAGS_ALL)
+
+CHECK_PROGS += $(O)/tests/assist/assist_emul_test
