@@ -193,11 +193,24 @@ static const struct ssedesc sse_moves[] = {
 #undef MG
 #undef HI
 
+/* Whether opcode `op` of map 1 or 2 may be in sse_moves (a cheap filter). */
+static bool
+sse_candidate(unsigned map, unsigned op)
+{
+	if (map == 2)
+		return op == 0x2a;
+	return map == 1 && ((op >= 0x10 && op <= 0x17) ||
+	    (op >= 0x28 && op <= 0x2b) || op == 0x6e || op == 0x6f ||
+	    op == 0x7e || op == 0x7f || op == 0xd6 || op == 0xe7);
+}
+
 static int
 sse_lookup(const struct x86_insn *in, struct x86_opdesc *d)
 {
 	size_t i;
 
+	if (!sse_candidate(in->map, in->opcode))
+		return -1;
 	for (i = 0; i < sizeof(sse_moves) / sizeof(sse_moves[0]); i++) {
 		const struct ssedesc *s = &sse_moves[i];
 

@@ -384,6 +384,55 @@ test_movseg(void)
 	verdict("assist_movseg_real", ok);
 }
 
+/* Effective addresses at their size, segment bases. */
+static void
+test_addressing(void)
+{
+	uint32_t v32;
+	uint16_t v16;
+	bool ok;
+	int r;
+
+	/* Real mode: bx + si + disp8 wraps at 64 KiB. */
+	setup16();
+	ok = true;
+	fake.state.segs[NVMM_X64_SEG_DS].base = MMIO_BASE;
+	G(RAX) = 0xbeef;
+	G(RBX) = 0xfff0;
+	G(RSI) = 0x10;
+	r = mem_exit("\x89\x40\x10", 3, true);
+	memcpy(&v16, mmio + 0x10, 2);
+	EXPECT("assist_addr16_wrap", r == 0 && v16 == 0xbeef, "%#x", v16);
+	verdict("assist_addr16_wrap", ok);
+
+	/* 64-bit code, 67: the upper half of RDI does not count. */
+	setup64();
+	ok = true;
+	G(RAX) = 0x12345678;
+	G(RDI) = 0xffffffff00005010ULL;
+	r = mem_exit("\x67\x89\x07", 3, true);
+	memcpy(&v32, mmio + 0x10, 4);
+	EXPECT("assist_addr32_in_64", r == 0 && v32 == 0x12345678, "%#x", v32);
+	verdict("assist_addr32_in_64", ok);
+
+	/* FS base in 64-bit mode; DS base ignored there. */
+	setup64();
+	ok = true;
+	fake.state.segs[NVMM_X64_SEG_FS].base = 0x5000;
+	fake.state.segs[NVMM_X64_SEG_DS].base = 0x100000;
+	G(RAX) = 0xa1b2c3d4;
+	G(RDI) = 0x20;
+	r = mem_exit("\x64\x89\x07", 3, true);
+	memcpy(&v32, mmio + 0x20, 4);
+	EXPECT("assist_fs_base_64", r == 0 && v32 == 0xa1b2c3d4, "%#x", v32);
+	G(RIP) = CODE;
+	G(RDI) = 0x5030;
+	r = mem_exit("\x89\x07", 2, true);
+	memcpy(&v32, mmio + 0x30, 4);
+	EXPECT("assist_fs_base_64", r == 0 && v32 == 0xa1b2c3d4, "%#x", v32);
+	verdict("assist_fs_base_64", ok);
+}
+
 int
 main(void)
 {
@@ -397,5 +446,6 @@ main(void)
 	test_sse();
 	test_faults();
 	test_movseg();
+	test_addressing();
 	return failures ? 1 : 0;
 }
