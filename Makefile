@@ -33,6 +33,10 @@ LIB_OBJS := $(patsubst lib/%.c,$(O)/lib/%.o,$(LIB_SRCS))
 LIB_A    := $(LIBDIR_OUT)/libnvmm.a
 LIB_SO   := $(LIBDIR_OUT)/libnvmm.so.2
 HDRS     := $(wildcard include/*.h lib/*.h)
+# The x86 decoder/emulator/assists, which host-only tests compile directly.
+X86_DECODE_SRCS := lib/x86_decode.c lib/x86_opcodes.c
+X86_EMUL_SRCS   := $(X86_DECODE_SRCS) $(sort $(wildcard lib/x86_emul*.c))
+X86_ASSIST_SRCS := $(sort $(wildcard lib/x86_assist*.c)) $(X86_EMUL_SRCS) lib/x86_walk.c
 
 # Test and benchmark fragments append to these.
 CHECK_PROGS :=      # host test programs, run by tests/run.sh

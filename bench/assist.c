@@ -81,7 +81,10 @@ bench_decode(unsigned n)
 static double
 bench_core(unsigned n)
 {
-	static const struct x86_emul_mem mem = { NULL, dev_read, dev_write };
+	static const struct x86_emul_mem mem = {
+		.read = dev_read,
+		.write = dev_write,
+	};
 	static const uint8_t code[] = { 0x89, 0x07 };
 	uint64_t g[NVMM_X64_NGPR] = { 0 };
 	struct x86_insn in;

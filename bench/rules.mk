@@ -3,7 +3,7 @@
 # tests/assist/fake_nvmm.c (getstate/setstate/gpa_to_hva stand-ins).
 
 BENCH_ASSIST_SRCS := bench/assist.c bench/bench_time.c tests/assist/fake_nvmm.c \
-	lib/x86_assist.c lib/x86_decode.c lib/x86_emul.c lib/x86_walk.c
+	$(X86_ASSIST_SRCS)
 
 $(O)/bench/assist: $(BENCH_ASSIST_SRCS) tests/assist/fake_nvmm.h $(HDRS)
 	@mkdir -p $(dir $@)

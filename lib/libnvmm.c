@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -817,6 +818,7 @@ int
 nvmm_assist_mem(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
 {
 	struct lib_machine *lm = get_machine(mach);
+	const struct x86_assist_failure *fail;
 	struct lib_vcpu *lv;
 
 	if (lm == NULL || (lv = get_vcpu(lm, vcpu)) == NULL)
@@ -831,7 +833,20 @@ nvmm_assist_mem(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
 	}
 	if (lib.be->assist_mem != NULL)
 		return lib.be->assist_mem(lm, lv);
-	return x86_assist_mem_generic(mach, vcpu);
+	if (x86_assist_mem_generic(mach, vcpu) == 0)
+		return 0;
+	/* The program may well abort on this: say what happened first. */
+	fail = x86_assist_last_failure(mach, vcpu);
+	if (fail != NULL) {
+		int e = errno;
+		char msg[200];
+
+		x86_assist_failure_str(fail, msg, sizeof(msg));
+		fprintf(stderr, "libnvmm: nvmm_assist_mem: VCPU %u: %s\n",
+		    vcpu->cpuid, msg);
+		errno = e;
+	}
+	return -1;
 }
 
 /* -------------------------------------------------------------------------- */

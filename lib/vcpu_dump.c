@@ -8,6 +8,8 @@
 
 #include <nvmm.h>
 
+#include "x86_assist.h"
+
 static const char *const seg_names[NVMM_X64_NSEG] = {
 	"ES", "CS", "SS", "DS", "FS", "GS", "GDT", "IDT", "LDT", "TR",
 };
@@ -19,6 +21,7 @@ static const char *const gpr_names[NVMM_X64_NGPR] = {
 int
 nvmm_vcpu_dump(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
 {
+	const struct x86_assist_failure *fail;
 	const struct nvmm_x64_state *st;
 	unsigned i;
 
@@ -52,5 +55,12 @@ nvmm_vcpu_dump(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
 	    (unsigned)st->intr.int_window_exiting,
 	    (unsigned)st->intr.nmi_window_exiting,
 	    (unsigned)st->intr.evt_pending);
+	fail = x86_assist_last_failure(mach, vcpu);
+	if (fail != NULL) {
+		char msg[200];
+
+		x86_assist_failure_str(fail, msg, sizeof(msg));
+		fprintf(stderr, "| -> last nvmm_assist_mem failure: %s\n", msg);
+	}
 	return 0;
 }

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * x86_assist.c: nvmm_assist_io and nvmm_assist_mem for backends that
- * execute nothing themselves, written only against the public API:
- * nvmm_vcpu_getstate/setstate, nvmm_gpa_to_hva, vcpu->cbs and vcpu->exit.
- * Guest-virtual accesses go segment -> x86_walk() -> RAM or MMIO callback.
+ * x86_assist.c: what the generic assists share (VCPU context,
+ * segmentation, guest-virtual accesses, instruction fetch), and
+ * nvmm_assist_io for backends that execute nothing themselves, written
+ * only against the public API: nvmm_vcpu_getstate/setstate,
+ * nvmm_gpa_to_hva, vcpu->cbs and vcpu->exit. Guest-virtual accesses go
+ * segment -> x86_walk() -> RAM or MMIO callback. nvmm_assist_mem is in
+ * x86_assist_mem.c.
  */
 #include <errno.h>
 #include <string.h>
@@ -11,27 +14,15 @@
 #include <nvmm.h>
 
 #include "x86_assist.h"
-#include "x86_decode.h"
-#include "x86_emul.h"
-#include "x86_walk.h"
+#include "x86_assist_impl.h"
 
 #define CR0_PE		0x1ULL
 #define EFER_LMA	0x400ULL
 #define RFLAGS_VM	0x20000ULL
 #define RFLAGS_DF	0x400ULL
-#define PAGE_SIZE	4096ULL
 
 #define ASSIST_STATE	(NVMM_X64_STATE_GPRS | NVMM_X64_STATE_SEGS | \
 			 NVMM_X64_STATE_CRS | NVMM_X64_STATE_MSRS)
-
-struct assist {
-	struct nvmm_machine *mach;
-	struct nvmm_vcpu *vcpu;
-	struct nvmm_x64_state *st;
-	struct x86_paging pg;
-	struct x86_guest_mem gm;
-	enum x86_code_size cs;
-};
 
 static uint64_t
 amask(unsigned size)
@@ -50,8 +41,8 @@ gpa_to_ptr(void *ctx, uint64_t gpa, nvmm_prot_t *prot)
 	return (uint8_t *)hva;
 }
 
-static int
-assist_init(struct assist *a, struct nvmm_machine *mach,
+int
+x86_assist_init(struct assist *a, struct nvmm_machine *mach,
     struct nvmm_vcpu *vcpu)
 {
 	struct nvmm_x64_state *st;
@@ -88,19 +79,22 @@ assist_init(struct assist *a, struct nvmm_machine *mach,
 	return 0;
 }
 
-/*
- * Linear address of seg:off for an access of `size` bytes. 64-bit mode:
- * only FS and GS have a base, no limit. Other modes: limit check
- * (expand-down data segments included), 32-bit wrap.
- */
-static int
-seg_linear(const struct assist *a, int seg, uint64_t off, size_t size,
-    uint64_t *la)
+bool
+x86_assist_realish(const struct assist *a)
+{
+	return !(a->pg.cr0 & CR0_PE) || (a->pg.rflags & RFLAGS_VM);
+}
+
+int
+x86_seg_linear(struct assist *a, int seg, uint64_t off, size_t size,
+    bool write, uint64_t *la)
 {
 	const struct nvmm_x64_state_seg *s;
+	unsigned vec = seg == NVMM_X64_SEG_SS ? X86_EXC_SS : X86_EXC_GP;
 	uint64_t last, upper;
+	unsigned type;
 
-	if (seg < 0 || seg > NVMM_X64_SEG_GS) {
+	if (seg < 0 || seg > NVMM_X64_SEG_GS || size == 0) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -109,43 +103,68 @@ seg_linear(const struct assist *a, int seg, uint64_t off, size_t size,
 		*la = off;
 		if (seg == NVMM_X64_SEG_FS || seg == NVMM_X64_SEG_GS)
 			*la += s->base;
+		if (!x86_canonical(&a->pg, *la) ||
+		    !x86_canonical(&a->pg, *la + size - 1))
+			return x86_exc_set(&a->exc, vec, true, 0);
 		return 0;
 	}
+	type = s->attrib.type;
+	if (!x86_assist_realish(a)) {
+		/* Unusable (null) segment, then what the type forbids. */
+		if (!s->attrib.p || !s->attrib.s)
+			return x86_exc_set(&a->exc, vec, true, 0);
+		if ((type & 0x8) ? (write || !(type & 0x2)) :
+		    (write && !(type & 0x2)))
+			return x86_exc_set(&a->exc, vec, true, 0);
+	}
 	last = off + size - 1;
-	if (s->attrib.s && !(s->attrib.type & 0x8) && (s->attrib.type & 0x4)) {
+	if (s->attrib.s && !(type & 0x8) && (type & 0x4)) {
 		upper = s->attrib.def ? 0xffffffffULL : 0xffffULL;
-		if (off <= s->limit || last > upper) {
-			errno = EFAULT;
-			return -1;
-		}
+		if (off <= s->limit || last > upper)
+			return x86_exc_set(&a->exc, vec, true, 0);
 	} else if (last > s->limit) {
-		errno = EFAULT;
-		return -1;
+		return x86_exc_set(&a->exc, vec, true, 0);
 	}
 	*la = (s->base + off) & 0xffffffffULL;
 	return 0;
 }
 
-enum vacc { V_READ, V_WRITE, V_FETCH };
-
-/*
- * Access `size` bytes at linear address `la`, page by page: RAM with the
- * needed protection is copied, anything else goes to the mem callback
- * (fetches must be RAM).
- */
-static int
-vaccess(const struct assist *a, uint64_t la, uint8_t *buf, size_t size,
-    enum vacc kind)
+static void
+mmio_pieces(struct assist *a, uint64_t gpa, uint8_t *buf, size_t n,
+    bool write)
 {
-	unsigned access = 0;
-	nvmm_prot_t need = kind == V_WRITE ? NVMM_PROT_WRITE : NVMM_PROT_READ;
+	struct nvmm_mem m;
+	size_t done, piece;
 
-	if (kind == V_WRITE)
+	for (done = 0; done < n; done += piece) {
+		piece = n - done > 8 ? 8 : n - done;
+		m.mach = a->mach;
+		m.vcpu = a->vcpu;
+		m.gpa = gpa + done;
+		m.write = write;
+		m.size = piece;
+		m.data = buf + done;
+		a->vcpu->cbs.mem(&m);
+	}
+}
+
+int
+x86_vaccess(struct assist *a, uint64_t la, uint8_t *buf, size_t size,
+    enum x86_vacc kind, bool user)
+{
+	bool wr = kind == V_WRITE || kind == V_PROBE;
+	bool probe = kind == V_PROBE || kind == V_PROBE_READ;
+	unsigned access = 0, flags = X86_WALK_CHECK;
+	nvmm_prot_t need = wr ? NVMM_PROT_WRITE : NVMM_PROT_READ;
+
+	if (wr)
 		access |= X86_PF_W;
 	if (kind == V_FETCH)
 		access |= X86_PF_I;
-	if (a->pg.cpl == 3)
+	if (user && a->pg.cpl == 3)
 		access |= X86_PF_U;
+	if (!probe)
+		flags |= X86_WALK_SET_AD;
 	while (size > 0) {
 		size_t n = PAGE_SIZE - (la & (PAGE_SIZE - 1));
 		nvmm_prot_t prot, mprot;
@@ -155,10 +174,17 @@ vaccess(const struct assist *a, uint64_t la, uint8_t *buf, size_t size,
 
 		if (n > size)
 			n = size;
-		if (x86_walk(&a->pg, &a->gm, la, access,
-		    X86_WALK_CHECK | X86_WALK_SET_AD, &gpa, &prot, &pferr) == -1)
+		if (x86_walk(&a->pg, &a->gm, la, access, flags, &gpa, &prot,
+		    &pferr) == -1) {
+			if (errno != EFAULT || kind == V_FETCH)
+				return -1;
+			x86_exc_set(&a->exc, X86_EXC_PF, true, pferr);
+			a->exc.cr2 = la;
 			return -1;
-		if (nvmm_gpa_to_hva(a->mach, gpa, &hva, &mprot) == 0 &&
+		}
+		if (probe) {
+			/* Translated: nothing to access. */
+		} else if (nvmm_gpa_to_hva(a->mach, gpa, &hva, &mprot) == 0 &&
 		    (mprot & need) == need) {
 			if (kind == V_WRITE)
 				memcpy((void *)hva, buf, n);
@@ -167,33 +193,24 @@ vaccess(const struct assist *a, uint64_t la, uint8_t *buf, size_t size,
 		} else if (kind == V_FETCH) {
 			errno = EFAULT;
 			return -1;
+		} else if (a->vcpu->cbs.mem == NULL) {
+			errno = EINVAL;
+			return -1;
 		} else {
-			struct nvmm_mem m;
-
-			if (a->vcpu->cbs.mem == NULL) {
-				errno = EINVAL;
-				return -1;
-			}
-			m.mach = a->mach;
-			m.vcpu = a->vcpu;
-			m.gpa = gpa;
-			m.write = kind == V_WRITE;
-			m.size = n;
-			m.data = buf;
-			a->vcpu->cbs.mem(&m);
+			mmio_pieces(a, gpa, buf, n, kind == V_WRITE);
 		}
 		la += n;
 		if (a->cs != X86_CODE64)
 			la &= 0xffffffffULL;
-		buf += n;
+		if (!probe)
+			buf += n;
 		size -= n;
 	}
 	return 0;
 }
 
-/* Up to 15 bytes at CS:RIP; *n receives how many could be fetched. */
-static int
-fetch_insn(const struct assist *a, uint8_t *bytes, size_t *n)
+int
+x86_fetch_insn(struct assist *a, uint8_t *bytes, size_t *n)
 {
 	uint64_t rip = a->st->gprs[NVMM_X64_GPR_RIP], la;
 	size_t want = 15, first;
@@ -212,113 +229,42 @@ fetch_insn(const struct assist *a, uint8_t *bytes, size_t *n)
 	}
 	first = (size_t)(PAGE_SIZE - (la & (PAGE_SIZE - 1)));
 	if (first >= want) {
-		if (vaccess(a, la, bytes, want, V_FETCH) == -1)
+		if (x86_vaccess(a, la, bytes, want, V_FETCH, true) == -1)
 			return -1;
 		*n = want;
 		return 0;
 	}
-	if (vaccess(a, la, bytes, first, V_FETCH) == -1)
+	if (x86_vaccess(a, la, bytes, first, V_FETCH, true) == -1)
 		return -1;
 	*n = first;
 	la += first;
 	if (a->cs != X86_CODE64)
 		la &= 0xffffffffULL;
 	/* The next page may legitimately be unreachable. */
-	if (vaccess(a, la, bytes + first, want - first, V_FETCH) == 0)
+	if (x86_vaccess(a, la, bytes + first, want - first, V_FETCH, true) == 0)
 		*n = want;
 	return 0;
 }
 
 static int
-decode_at_rip(const struct assist *a, struct x86_insn *insn)
+decode_at_rip(struct assist *a, struct x86_insn *insn)
 {
 	uint8_t bytes[15];
 	size_t n;
 
-	if (fetch_insn(a, bytes, &n) == -1)
+	if (x86_fetch_insn(a, bytes, &n) == -1)
 		return -1;
 	return x86_decode(bytes, n, a->cs, insn);
 }
 
-/* ------------------------------------------------------------------------ */
-/* Memory interface of the emulation core.                                   */
-
-static int
-core_read(void *ctx, int seg, uint64_t off, void *buf, size_t size)
-{
-	const struct assist *a = ctx;
-	uint64_t la;
-
-	if (seg_linear(a, seg, off, size, &la) == -1)
-		return -1;
-	return vaccess(a, la, buf, size, V_READ);
-}
-
-static int
-core_write(void *ctx, int seg, uint64_t off, const void *buf, size_t size)
-{
-	const struct assist *a = ctx;
-	uint8_t tmp[8];
-	uint64_t la;
-
-	if (size > sizeof(tmp)) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (seg_linear(a, seg, off, size, &la) == -1)
-		return -1;
-	memcpy(tmp, buf, size);
-	return vaccess(a, la, tmp, size, V_WRITE);
-}
-
-static int
-commit(struct assist *a, const uint64_t *saved, int err)
+int
+x86_assist_fail(struct assist *a, const uint64_t *saved, int err)
 {
 	if (memcmp(saved, a->st->gprs, sizeof(a->st->gprs)) != 0 &&
 	    nvmm_vcpu_setstate(a->mach, a->vcpu, NVMM_X64_STATE_GPRS) == -1)
 		return -1;
 	errno = err;
 	return -1;
-}
-
-int
-x86_assist_mem_generic(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
-{
-	struct x86_emul_mem core = { NULL, core_read, core_write };
-	uint64_t saved[NVMM_X64_NGPR];
-	struct x86_insn insn;
-	struct assist a;
-	const struct nvmm_x86_exit_memory *em;
-	int r;
-
-	if (mach == NULL || vcpu == NULL || vcpu->exit == NULL ||
-	    vcpu->state == NULL ||
-	    vcpu->exit->reason != NVMM_VCPU_EXIT_MEMORY ||
-	    vcpu->cbs.mem == NULL) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (assist_init(&a, mach, vcpu) == -1)
-		return -1;
-	em = &vcpu->exit->u.mem;
-	r = -1;
-	if (em->inst_len > 0 && em->inst_len <= sizeof(em->inst_bytes)) {
-		r = x86_decode(em->inst_bytes, em->inst_len, a.cs, &insn);
-		if (r == -1 && errno != EFAULT)
-			return -1;
-	}
-	if (r == -1 && decode_at_rip(&a, &insn) == -1)
-		return -1;
-	if (insn.op == X86_OP_IN || insn.op == X86_OP_OUT ||
-	    insn.op == X86_OP_INS || insn.op == X86_OP_OUTS) {
-		errno = ENODEV;
-		return -1;
-	}
-	core.ctx = &a;
-	memcpy(saved, a.st->gprs, sizeof(saved));
-	if (x86_emul(&insn, a.st->gprs, &core, X86_ASSIST_MEM_MAX_ELEMS) == -1)
-		return commit(&a, saved, errno);
-	return nvmm_vcpu_setstate(mach, vcpu, NVMM_X64_STATE_GPRS);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -370,15 +316,15 @@ io_string(struct assist *a, const struct nvmm_x86_exit_io *io)
 		struct nvmm_io x = { a->mach, a->vcpu, io->port, io->in, size,
 		    data };
 
-		if (seg_linear(a, seg, off, size, &la) == -1)
-			return commit(a, saved, errno);
+		if (x86_seg_linear(a, seg, off, size, io->in, &la) == -1)
+			return x86_assist_fail(a, saved, errno);
 		if (io->in) {
 			a->vcpu->cbs.io(&x);
-			if (vaccess(a, la, data, size, V_WRITE) == -1)
-				return commit(a, saved, errno);
+			if (x86_vaccess(a, la, data, size, V_WRITE, true) == -1)
+				return x86_assist_fail(a, saved, errno);
 		} else {
-			if (vaccess(a, la, data, size, V_READ) == -1)
-				return commit(a, saved, errno);
+			if (x86_vaccess(a, la, data, size, V_READ, true) == -1)
+				return x86_assist_fail(a, saved, errno);
 			a->vcpu->cbs.io(&x);
 		}
 		areg_set(g, idx, as, off + step);
@@ -411,7 +357,7 @@ x86_assist_io_generic(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
 		errno = EINVAL;
 		return -1;
 	}
-	if (assist_init(&a, mach, vcpu) == -1)
+	if (x86_assist_init(&a, mach, vcpu) == -1)
 		return -1;
 	g = a.st->gprs;
 	if (io->str) {

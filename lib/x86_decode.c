@@ -2,7 +2,8 @@
 /*
  * x86_decode.c: table-driven decoder for the instructions the assists
  * emulate and for the port IO instructions. Facts come from the Intel SDM
- * vol. 2 (chapter 2, "Instruction Format", and appendix A, opcode maps).
+ * vol. 2 (chapter 2, "Instruction Format", and appendix A, opcode maps)
+ * and the AMD APM vol. 3 (VEX, near branches).
  */
 #include <errno.h>
 #include <string.h>
@@ -10,108 +11,9 @@
 #include <nvmm.h>
 
 #include "x86_decode.h"
+#include "x86_opcodes.h"
 
 #define X86_MAX_LEN 15
-
-/* Attributes of an opcode. */
-#define A_MODRM	0x01	/* a ModRM byte follows */
-#define A_BYTE	0x02	/* operand size is 1 */
-#define A_IMM8	0x04	/* imm8 follows (for groups: see group_fixup) */
-#define A_IMMZ	0x08	/* imm16 or imm32 (by operand size) follows */
-#define A_MOFFS	0x10	/* a memory offset of address size follows */
-#define A_GROUP	0x20	/* ModRM.reg selects the operation */
-#define A_LOCK	0x40	/* LOCK is allowed with a memory destination */
-#define A_IO	0x80	/* port IO: operand size 1, 2 or 4, no REX.W */
-#define A_NO64	0x100	/* invalid in 64-bit mode */
-
-struct opdesc {
-	uint8_t op;
-	uint8_t form;
-	uint16_t attr;
-};
-
-#define ALU4(base, o)							\
-	[(base) + 0] = { o, X86_FORM_RM_REG, A_MODRM | A_BYTE | A_LOCK },	\
-	[(base) + 1] = { o, X86_FORM_RM_REG, A_MODRM | A_LOCK },		\
-	[(base) + 2] = { o, X86_FORM_REG_RM, A_MODRM | A_BYTE },		\
-	[(base) + 3] = { o, X86_FORM_REG_RM, A_MODRM }
-
-static const struct opdesc onebyte[256] = {
-	ALU4(0x00, X86_OP_ADD),
-	ALU4(0x08, X86_OP_OR),
-	ALU4(0x10, X86_OP_ADC),
-	ALU4(0x18, X86_OP_SBB),
-	ALU4(0x20, X86_OP_AND),
-	ALU4(0x28, X86_OP_SUB),
-	ALU4(0x30, X86_OP_XOR),
-	[0x38] = { X86_OP_CMP, X86_FORM_RM_REG, A_MODRM | A_BYTE },
-	[0x39] = { X86_OP_CMP, X86_FORM_RM_REG, A_MODRM },
-	[0x3a] = { X86_OP_CMP, X86_FORM_REG_RM, A_MODRM | A_BYTE },
-	[0x3b] = { X86_OP_CMP, X86_FORM_REG_RM, A_MODRM },
-	[0x6c] = { X86_OP_INS, X86_FORM_STRING, A_BYTE | A_IO },
-	[0x6d] = { X86_OP_INS, X86_FORM_STRING, A_IO },
-	[0x6e] = { X86_OP_OUTS, X86_FORM_STRING, A_BYTE | A_IO },
-	[0x6f] = { X86_OP_OUTS, X86_FORM_STRING, A_IO },
-	[0x80] = { X86_OP_NONE, X86_FORM_RM_IMM,
-		   A_MODRM | A_BYTE | A_IMM8 | A_GROUP | A_LOCK },
-	[0x81] = { X86_OP_NONE, X86_FORM_RM_IMM,
-		   A_MODRM | A_IMMZ | A_GROUP | A_LOCK },
-	[0x82] = { X86_OP_NONE, X86_FORM_RM_IMM,
-		   A_MODRM | A_BYTE | A_IMM8 | A_GROUP | A_LOCK | A_NO64 },
-	[0x83] = { X86_OP_NONE, X86_FORM_RM_IMM,
-		   A_MODRM | A_IMM8 | A_GROUP | A_LOCK },
-	[0x84] = { X86_OP_TEST, X86_FORM_RM_REG, A_MODRM | A_BYTE },
-	[0x85] = { X86_OP_TEST, X86_FORM_RM_REG, A_MODRM },
-	[0x86] = { X86_OP_XCHG, X86_FORM_RM_REG, A_MODRM | A_BYTE | A_LOCK },
-	[0x87] = { X86_OP_XCHG, X86_FORM_RM_REG, A_MODRM | A_LOCK },
-	[0x88] = { X86_OP_MOV, X86_FORM_RM_REG, A_MODRM | A_BYTE },
-	[0x89] = { X86_OP_MOV, X86_FORM_RM_REG, A_MODRM },
-	[0x8a] = { X86_OP_MOV, X86_FORM_REG_RM, A_MODRM | A_BYTE },
-	[0x8b] = { X86_OP_MOV, X86_FORM_REG_RM, A_MODRM },
-	[0xa0] = { X86_OP_MOV, X86_FORM_ACC_RM, A_MOFFS | A_BYTE },
-	[0xa1] = { X86_OP_MOV, X86_FORM_ACC_RM, A_MOFFS },
-	[0xa2] = { X86_OP_MOV, X86_FORM_RM_ACC, A_MOFFS | A_BYTE },
-	[0xa3] = { X86_OP_MOV, X86_FORM_RM_ACC, A_MOFFS },
-	[0xa4] = { X86_OP_MOVS, X86_FORM_STRING, A_BYTE },
-	[0xa5] = { X86_OP_MOVS, X86_FORM_STRING, 0 },
-	[0xa6] = { X86_OP_CMPS, X86_FORM_STRING, A_BYTE },
-	[0xa7] = { X86_OP_CMPS, X86_FORM_STRING, 0 },
-	[0xaa] = { X86_OP_STOS, X86_FORM_STRING, A_BYTE },
-	[0xab] = { X86_OP_STOS, X86_FORM_STRING, 0 },
-	[0xac] = { X86_OP_LODS, X86_FORM_STRING, A_BYTE },
-	[0xad] = { X86_OP_LODS, X86_FORM_STRING, 0 },
-	[0xc6] = { X86_OP_MOV, X86_FORM_RM_IMM,
-		   A_MODRM | A_BYTE | A_IMM8 | A_GROUP },
-	[0xc7] = { X86_OP_MOV, X86_FORM_RM_IMM, A_MODRM | A_IMMZ | A_GROUP },
-	[0xe4] = { X86_OP_IN, X86_FORM_PORT_IMM, A_BYTE | A_IMM8 | A_IO },
-	[0xe5] = { X86_OP_IN, X86_FORM_PORT_IMM, A_IMM8 | A_IO },
-	[0xe6] = { X86_OP_OUT, X86_FORM_PORT_IMM, A_BYTE | A_IMM8 | A_IO },
-	[0xe7] = { X86_OP_OUT, X86_FORM_PORT_IMM, A_IMM8 | A_IO },
-	[0xec] = { X86_OP_IN, X86_FORM_PORT_DX, A_BYTE | A_IO },
-	[0xed] = { X86_OP_IN, X86_FORM_PORT_DX, A_IO },
-	[0xee] = { X86_OP_OUT, X86_FORM_PORT_DX, A_BYTE | A_IO },
-	[0xef] = { X86_OP_OUT, X86_FORM_PORT_DX, A_IO },
-	[0xf6] = { X86_OP_NONE, X86_FORM_NONE, A_MODRM | A_BYTE | A_GROUP },
-	[0xf7] = { X86_OP_NONE, X86_FORM_NONE, A_MODRM | A_GROUP },
-};
-
-static const struct opdesc twobyte[256] = {
-	[0xa3] = { X86_OP_BT, X86_FORM_RM_REG, A_MODRM },
-	[0xab] = { X86_OP_BTS, X86_FORM_RM_REG, A_MODRM | A_LOCK },
-	[0xb3] = { X86_OP_BTR, X86_FORM_RM_REG, A_MODRM | A_LOCK },
-	[0xbb] = { X86_OP_BTC, X86_FORM_RM_REG, A_MODRM | A_LOCK },
-	[0xb6] = { X86_OP_MOVZX, X86_FORM_REG_RM, A_MODRM },
-	[0xb7] = { X86_OP_MOVZX, X86_FORM_REG_RM, A_MODRM },
-	[0xbe] = { X86_OP_MOVSX, X86_FORM_REG_RM, A_MODRM },
-	[0xbf] = { X86_OP_MOVSX, X86_FORM_REG_RM, A_MODRM },
-	[0xba] = { X86_OP_NONE, X86_FORM_RM_IMM,
-		   A_MODRM | A_IMM8 | A_GROUP | A_LOCK },
-};
-
-static const uint8_t group1_ops[8] = {
-	X86_OP_ADD, X86_OP_OR, X86_OP_ADC, X86_OP_SBB,
-	X86_OP_AND, X86_OP_SUB, X86_OP_XOR, X86_OP_CMP,
-};
 
 /* Byte cursor over the instruction, bounded by `avail` and 15. */
 struct cursor {
@@ -137,6 +39,15 @@ fetch(struct cursor *c, size_t n, uint64_t *val)
 	return 0;
 }
 
+/* The next byte, without consuming it; -1 when there is none. */
+static int
+peek(const struct cursor *c)
+{
+	if (c->pos >= X86_MAX_LEN || c->pos >= c->avail)
+		return -1;
+	return c->b[c->pos];
+}
+
 static int64_t
 sext(uint64_t v, unsigned bytes)
 {
@@ -145,53 +56,6 @@ sext(uint64_t v, unsigned bytes)
 	if (bytes >= 8)
 		return (int64_t)v;
 	return (int64_t)(v << sh) >> sh;
-}
-
-/*
- * Resolve a group opcode's operation from ModRM.reg, and its immediate.
- * Returns false for a reg value the decoder does not know.
- */
-static bool
-group_fixup(struct x86_insn *in, struct opdesc *d)
-{
-	unsigned r = (in->modrm >> 3) & 7;
-
-	if (!in->twobyte) {
-		switch (in->opcode) {
-		case 0x80: case 0x81: case 0x82: case 0x83:
-			d->op = group1_ops[r];
-			if (d->op == X86_OP_CMP)
-				d->attr &= ~A_LOCK;
-			return true;
-		case 0xc6: case 0xc7:
-			return r == 0;
-		case 0xf6: case 0xf7:
-			if (r <= 1) {
-				d->op = X86_OP_TEST;
-				d->form = X86_FORM_RM_IMM;
-				d->attr |= in->opcode == 0xf6 ? A_IMM8 : A_IMMZ;
-				return true;
-			}
-			if (r == 2 || r == 3) {
-				d->op = r == 2 ? X86_OP_NOT : X86_OP_NEG;
-				d->form = X86_FORM_RM;
-				d->attr |= A_LOCK;
-				return true;
-			}
-			return false;
-		}
-		return false;
-	}
-	if (in->opcode == 0xba && r >= 4) {
-		static const uint8_t bt_ops[4] = {
-			X86_OP_BT, X86_OP_BTS, X86_OP_BTR, X86_OP_BTC,
-		};
-		d->op = bt_ops[r - 4];
-		if (d->op == X86_OP_BT)
-			d->attr &= ~A_LOCK;
-		return true;
-	}
-	return false;
 }
 
 static void
@@ -258,12 +122,55 @@ modrm_32(struct x86_insn *in, struct cursor *c, unsigned mod, unsigned rm)
 static void
 set_memseg(struct x86_insn *in)
 {
-	if (in->seg >= 0)
+	if (in->op == X86_OP_SCAS)
+		in->memseg = NVMM_X64_SEG_ES;	/* no override possible */
+	else if (in->seg >= 0)
 		in->memseg = in->seg;
 	else if (in->base == NVMM_X64_GPR_RBP || in->base == NVMM_X64_GPR_RSP)
 		in->memseg = NVMM_X64_SEG_SS;
 	else
 		in->memseg = NVMM_X64_SEG_DS;
+}
+
+/*
+ * The rest of a VEX prefix (C4 or C5 consumed): fills rex (64-bit mode
+ * only), map, pfx, vex_l. Returns -1 with EFAULT (truncated) or ENODEV
+ * (a map other than 0F/0F 38, or VEX.vvvv in use).
+ */
+static int
+decode_vex(struct x86_insn *in, struct cursor *c, uint8_t first)
+{
+	static const uint8_t pp_pfx[4] = { 0, 0x66, 0xf3, 0xf2 };
+	uint64_t b1, b2;
+	unsigned rxb, map, w;
+
+	if (fetch(c, 1, &b1) == -1)
+		return -1;
+	if (first == 0xc5) {
+		rxb = ((b1 >> 7) & 1) ? 0 : 0x4;
+		map = 1;
+		w = 0;
+		b2 = b1;
+	} else {
+		if (fetch(c, 1, &b2) == -1)
+			return -1;
+		rxb = (~b1 >> 5) & 7;	/* R X B, as in REX */
+		map = b1 & 0x1f;
+		w = (b2 >> 7) & 1;
+	}
+	if (in->mode == X86_CODE64)
+		in->rex = (uint8_t)(0x40 | rxb | (w ? 0x8 : 0));
+	in->vex = true;
+	in->twobyte = true;
+	in->map = (uint8_t)map;
+	in->vex_l = (b2 >> 2) & 1;
+	in->pfx = pp_pfx[b2 & 3];
+	/* Every VEX instruction decoded here has no VEX.vvvv operand. */
+	if (((b2 >> 3) & 0xf) != 0xf || (map != 1 && map != 2)) {
+		errno = ENODEV;
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -272,7 +179,7 @@ x86_decode(const uint8_t *bytes, size_t avail, enum x86_code_size cs,
 {
 	struct x86_insn in;
 	struct cursor c = { bytes, avail, 0 };
-	struct opdesc d;
+	struct x86_opdesc d;
 	bool opsz_ovr = false, adsz_ovr = false;
 	uint64_t v;
 
@@ -322,17 +229,49 @@ opcode:
 	c.pos--;		/* the opcode byte, re-read below */
 	if (fetch(&c, 1, &v) == -1)
 		return -1;
-	if (v == 0x0f) {
-		in.twobyte = true;
+	if ((v == 0xc4 || v == 0xc5) && cs != X86_CODE64 && peek(&c) < 0) {
+		errno = EFAULT;		/* VEX or LES/LDS: the next byte says */
+		return -1;
+	}
+	if ((v == 0xc4 || v == 0xc5) &&
+	    (cs == X86_CODE64 || (peek(&c) & 0xc0) == 0xc0)) {
+		/* VEX: no 66/F2/F3/REX/LOCK before it (#UD). */
+		if (opsz_ovr || in.rep || in.repne || in.rex || in.lock)
+			goto unknown;
+		if (decode_vex(&in, &c, (uint8_t)v) == -1)
+			return -1;
 		if (fetch(&c, 1, &v) == -1)
 			return -1;
+	} else {
+		in.pfx = in.repne ? 0xf2 : in.rep ? 0xf3 : opsz_ovr ? 0x66 : 0;
+		if (v == 0x0f) {
+			in.twobyte = true;
+			in.map = 1;
+			if (fetch(&c, 1, &v) == -1)
+				return -1;
+			if (v == 0x38) {
+				in.map = 2;
+				if (fetch(&c, 1, &v) == -1)
+					return -1;
+			}
+		}
 	}
 	in.opcode = (uint8_t)v;
-	d = in.twobyte ? twobyte[in.opcode] : onebyte[in.opcode];
-	if (d.attr == 0 && d.op == X86_OP_NONE)
+	if (x86_opcode_lookup(&in, &d) == -1)
 		goto unknown;
 	if ((d.attr & A_NO64) && cs == X86_CODE64)
 		goto unknown;
+
+	/* ModRM, which selects the operation of a group. */
+	if (d.attr & A_MODRM) {
+		if (fetch(&c, 1, &v) == -1)
+			return -1;
+		in.has_modrm = true;
+		in.modrm = (uint8_t)v;
+		in.reg = (uint8_t)(((in.modrm >> 3) & 7) | ((in.rex & 0x4) << 1));
+		if ((d.attr & A_GROUP) && x86_opcode_group(&in, &d) == -1)
+			goto unknown;
+	}
 
 	/* Sizes. */
 	if (cs == X86_CODE64)
@@ -345,25 +284,26 @@ opcode:
 		in.opsize = 1;
 	else if (cs == X86_CODE64 && (in.rex & 0x8) && !(d.attr & A_IO))
 		in.opsize = 8;
+	else if (cs == X86_CODE64 && (d.attr & A_D64))
+		in.opsize = opsz_ovr && !(d.attr & A_SSE) ? 2 : 8;
 	else if (cs == X86_CODE16)
-		in.opsize = opsz_ovr ? 4 : 2;
+		in.opsize = opsz_ovr && !(d.attr & A_SSE) ? 4 : 2;
 	else
-		in.opsize = opsz_ovr ? 2 : 4;
+		in.opsize = opsz_ovr && !(d.attr & A_SSE) ? 2 : 4;
+	/*
+	 * Near branches with 66 in 64-bit mode: Intel ignores the prefix,
+	 * AMD shortens the operand to 16 bits. Refuse rather than guess.
+	 */
+	if ((d.attr & A_BRANCH) && cs == X86_CODE64 && opsz_ovr)
+		goto unknown;
 
-	/* ModRM and the memory operand. */
+	/* The memory operand. */
 	if (d.attr & A_MODRM) {
-		unsigned mod, rm;
+		unsigned mod = in.modrm >> 6, rm = in.modrm & 7;
 
-		if (fetch(&c, 1, &v) == -1)
-			return -1;
-		in.has_modrm = true;
-		in.modrm = (uint8_t)v;
-		mod = in.modrm >> 6;
-		rm = in.modrm & 7;
-		in.reg = (uint8_t)(((in.modrm >> 3) & 7) | ((in.rex & 0x4) << 1));
-		if ((d.attr & A_GROUP) && !group_fixup(&in, &d))
-			goto unknown;
 		if (mod == 3) {
+			if (d.attr & A_MEMONLY)
+				goto unknown;
 			in.rm = (uint8_t)(rm | ((in.rex & 0x1) << 3));
 		} else {
 			in.mem = true;
@@ -383,32 +323,35 @@ opcode:
 		if (fetch(&c, in.adsize, &v) == -1)
 			return -1;
 		in.disp = (int64_t)v;
+	} else if (d.form == X86_FORM_STACK && (in.opcode & 0xf0) == 0x50) {
+		in.reg = (uint8_t)((in.opcode & 7) | ((in.rex & 0x1) << 3));
 	}
 	in.op = d.op;
 	in.form = d.form;
+	in.sse = d.sse;
 
 	/* Immediate. */
-	if (d.attr & A_IMM8) {
+	if (d.attr & A_IMM8)
 		in.imm_size = 1;
-	} else if (d.attr & A_IMMZ) {
+	else if (d.attr & A_IMM16)
+		in.imm_size = 2;
+	else if (d.attr & A_IMMZ)
 		in.imm_size = in.opsize == 2 ? 2 : 4;
-	}
 	if (in.imm_size != 0) {
 		if (fetch(&c, in.imm_size, &v) == -1)
 			return -1;
-		in.imm = (d.attr & A_IO) ? v : (uint64_t)sext(v, in.imm_size);
+		in.imm = (d.attr & (A_IO | A_IMM16)) ? v :
+		    (uint64_t)sext(v, in.imm_size);
+	} else if (d.attr & A_IMM1) {
+		in.imm = 1;
 	}
 
 	/* LOCK: only on a lockable form with a memory destination. */
 	if (in.lock && (!(d.attr & A_LOCK) || !in.mem))
 		goto unknown;
 
-	/* Memory operand size and segment. */
 	if (in.mem || in.form == X86_FORM_STRING) {
-		if (in.op == X86_OP_MOVZX || in.op == X86_OP_MOVSX)
-			in.memsize = (in.opcode & 1) ? 2 : 1;
-		else
-			in.memsize = in.opsize;
+		in.memsize = x86_opcode_memsize(&in, &d);
 		set_memseg(&in);
 	}
 

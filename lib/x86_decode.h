@@ -2,10 +2,11 @@
 /*
  * x86_decode.h: the project's one x86 instruction decoder.
  *
- * It knows exactly the instructions the assists emulate (the memory forms
- * of MOV, MOVZX, MOVSX, the string instructions, the ALU group, TEST, NOT,
- * NEG, BT*, XCHG) plus the port IO instructions (IN, OUT, INS, OUTS), and
- * rejects everything else with ENODEV: it never guesses a length.
+ * It knows exactly the instructions the assists emulate (see enum x86_op:
+ * the integer instructions with a memory operand, the stack instructions,
+ * the SSE/AVX register moves) plus the port IO instructions (IN, OUT, INS,
+ * OUTS), and rejects everything else with ENODEV: it never guesses a
+ * length.
  */
 #ifndef X86_DECODE_H
 #define X86_DECODE_H
@@ -51,7 +52,51 @@ enum x86_op {
 	X86_OP_OUT,		/* E6, E7 (port imm8), EE, EF (port DX) */
 	X86_OP_INS,		/* 6C, 6D */
 	X86_OP_OUTS,		/* 6E, 6F */
+	X86_OP_SCAS,		/* AE, AF */
+	X86_OP_XADD,		/* 0F C0, 0F C1 */
+	X86_OP_CMPXCHG,		/* 0F B0, 0F B1 */
+	X86_OP_CMPXCHG8B,	/* 0F C7 /1 (REX.W: CMPXCHG16B, memsize 16) */
+	X86_OP_INC,		/* FE/FF /0 */
+	X86_OP_DEC,		/* FE/FF /1 */
+	X86_OP_ROL,		/* C0 C1 D0-D3 /0 */
+	X86_OP_ROR,		/* /1 */
+	X86_OP_RCL,		/* /2 */
+	X86_OP_RCR,		/* /3 */
+	X86_OP_SHL,		/* /4 and /6 */
+	X86_OP_SHR,		/* /5 */
+	X86_OP_SAR,		/* /7 */
+	X86_OP_SHLD,		/* 0F A4, 0F A5 */
+	X86_OP_SHRD,		/* 0F AC, 0F AD */
+	X86_OP_MUL,		/* F6/F7 /4 */
+	X86_OP_IMUL1,		/* F6/F7 /5: rDX:rAX = rAX * rm */
+	X86_OP_IMUL,		/* 0F AF, 69, 6B: reg = reg|rm * rm|imm */
+	X86_OP_DIV,		/* F6/F7 /6 */
+	X86_OP_IDIV,		/* F6/F7 /7 */
+	X86_OP_PUSH,		/* 50-57, 68, 6A, FF /6 */
+	X86_OP_POP,		/* 58-5F, 8F /0 */
+	X86_OP_CALL,		/* E8 (rel, in imm), FF /2 */
+	X86_OP_RET,		/* C3, C2 (imm16) */
+	X86_OP_JMP,		/* FF /4 */
+	X86_OP_LEAVE,		/* C9 */
+	X86_OP_MOVBE,		/* 0F 38 F0 (load), 0F 38 F1 (store) */
+	X86_OP_SETCC,		/* 0F 90-9F: condition = opcode & 0xf */
+	X86_OP_CMOVCC,		/* 0F 40-4F: condition = opcode & 0xf */
+	X86_OP_BSF,		/* 0F BC */
+	X86_OP_BSR,		/* 0F BD */
+	X86_OP_TZCNT,		/* F3 0F BC */
+	X86_OP_LZCNT,		/* F3 0F BD */
+	X86_OP_POPCNT,		/* F3 0F B8 */
+	X86_OP_MOVSEG,		/* 8E: segment register (reg) <- r/m16 */
+	X86_OP_SSE_LOAD,	/* xmm <- memory (see sse_*) */
+	X86_OP_SSE_STORE,	/* memory <- xmm */
 };
+
+/* x86_insn.sse: what an SSE/AVX move does with its register. */
+#define X86_SSE_ALIGN	0x01	/* #GP(0) unless 16-byte aligned */
+#define X86_SSE_MERGE	0x02	/* load keeps the register's other bytes
+				   (else zeroes them) */
+#define X86_SSE_HIGH	0x04	/* the memory holds bytes 8-15 of the
+				   register (MOVHPS/MOVHPD) */
 
 /* Operand shape (x86_insn.form). "rm" is the ModRM r/m or moffs operand. */
 enum x86_form {
@@ -65,6 +110,15 @@ enum x86_form {
 	X86_FORM_STRING,	/* MOVS CMPS STOS LODS INS OUTS */
 	X86_FORM_PORT_IMM,	/* IN/OUT with an imm8 port (in imm) */
 	X86_FORM_PORT_DX,	/* IN/OUT with the port in DX */
+	X86_FORM_RM_CL,		/* op rm, CL (shifts) */
+	X86_FORM_RM_REG_IMM,	/* SHLD/SHRD rm, reg, imm8 */
+	X86_FORM_RM_REG_CL,	/* SHLD/SHRD rm, reg, CL */
+	X86_FORM_REG_RM_IMM,	/* IMUL reg, rm, imm */
+	X86_FORM_STACK,		/* implicit stack operand: PUSH/POP reg (reg),
+				   PUSH imm, CALL rel (imm), RET [imm16],
+				   LEAVE */
+	X86_FORM_XMM_RM,	/* SSE load: xmm (reg) <- rm */
+	X86_FORM_RM_XMM,	/* SSE store: rm <- xmm (reg) */
 };
 
 /* x86_insn.base / index: a GPR number (NVMM_X64_GPR_*), or these. */
@@ -82,8 +136,14 @@ struct x86_insn {
 	bool repne;		/* F2 prefix (the last of F2/F3 given) */
 	bool lock;		/* F0 prefix */
 	uint8_t rex;		/* REX byte, 0 if none */
-	bool twobyte;		/* 0F escape */
+	bool twobyte;		/* 0F escape (or a VEX prefix) */
+	uint8_t map;		/* 0 one-byte, 1 0F, 2 0F 38 */
 	uint8_t opcode;		/* opcode byte after prefixes/escape */
+	uint8_t pfx;		/* mandatory prefix of SSE forms: 0, 0x66,
+				   0xf3 or 0xf2 (VEX: from VEX.pp) */
+	bool vex;		/* VEX-encoded (C4/C5) */
+	bool vex_l;		/* VEX.L: 256-bit */
+	uint8_t sse;		/* X86_SSE_* of SSE_LOAD/SSE_STORE */
 	bool has_modrm;
 	uint8_t modrm;
 	bool has_sib;
@@ -100,7 +160,9 @@ struct x86_insn {
 	uint8_t op;		/* enum x86_op */
 	uint8_t form;		/* enum x86_form */
 	uint8_t memsize;	/* bytes of the memory operand (MOVZX/MOVSX: the
-				   source size; opsize otherwise); 0 = none */
+				   source size; CMPXCHG8B/16B: 8/16; SSE: 4, 8,
+				   16 or 32; stack forms: 0; opsize
+				   otherwise); 0 = none */
 	bool mem;		/* has a ModRM memory operand or a moffs */
 	int8_t base;		/* memory base GPR, X86_REG_RIP, X86_REG_NONE */
 	int8_t index;		/* memory index GPR or X86_REG_NONE */
@@ -109,7 +171,8 @@ struct x86_insn {
 				   else DS, or SS for an rBP/rSP base; string
 				   instructions: the source segment (override
 				   or DS); their destination is always ES */
-	uint8_t reg;		/* ModRM.reg extended by REX.R */
+	uint8_t reg;		/* ModRM.reg extended by REX.R; PUSH/POP reg:
+				   the register (opcode & 7, REX.B) */
 	uint8_t rm;		/* ModRM.rm extended by REX.B (mod 3 only) */
 };
 

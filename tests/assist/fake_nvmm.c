@@ -72,3 +72,19 @@ nvmm_gpa_to_hva(struct nvmm_machine *mach, gpaddr_t gpa, uintptr_t *hva,
 	*prot = fake.ram_prot;
 	return 0;
 }
+
+/* Accepts what NVMM accepts (no #DE, NMI or #BP as an exception). */
+int
+nvmm_vcpu_inject(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
+{
+	const struct nvmm_x86_event *ev = vcpu->event;
+
+	if (mach != &fake.mach || vcpu != &fake.vcpu ||
+	    ev->type != NVMM_VCPU_EVENT_EXCP || ev->vector >= 32 ||
+	    ev->vector == 0 || ev->vector == 2 || ev->vector == 3) {
+		errno = EINVAL;
+		return -1;
+	}
+	fake.injected = true;
+	return 0;
+}

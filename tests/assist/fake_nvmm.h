@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * fake_nvmm.h: the three libnvmm entry points the generic assists use
- * (getstate, setstate, gpa_to_hva), over one flat guest RAM buffer, so
+ * fake_nvmm.h: the libnvmm entry points the generic assists use
+ * (getstate, setstate, gpa_to_hva, inject), over one flat guest RAM buffer, so
  * that x86_assist.c can be tested and benchmarked without a backend.
  */
 #ifndef FAKE_NVMM_H
@@ -21,6 +21,7 @@ struct fake_vm {
 	nvmm_prot_t ram_prot;
 	unsigned getstate_calls, setstate_calls;
 	uint64_t set_flags;		/* union of setstate flags */
+	bool injected;			/* nvmm_vcpu_inject accepted fake.event */
 };
 
 extern struct fake_vm fake;

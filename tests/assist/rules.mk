@@ -2,8 +2,8 @@
 # host CPU, assist tests over a fake libnvmm. They compile the lib/x86_*.c
 # files they need directly (no dependency on the rest of libnvmm.a).
 
-ASSIST_DECODE := lib/x86_decode.c
-ASSIST_EMUL   := lib/x86_decode.c lib/x86_emul.c
+ASSIST_DECODE := $(X86_DECODE_SRCS)
+ASSIST_EMUL   := $(X86_EMUL_SRCS)
 
 $(O)/tests/assist/decode_test: tests/assist/decode_test.c tests/assist/decode_table.h $(ASSIST_DECODE) $(HDRS)
 	@mkdir -p $(dir $@)
@@ -11,16 +11,27 @@ $(O)/tests/assist/decode_test: tests/assist/decode_test.c tests/assist/decode_ta
 
 CHECK_PROGS += $(O)/tests/assist/decode_test
 
-$(O)/tests/assist/emul_diff: tests/assist/emul_diff.c $(ASSIST_EMUL) $(HDRS)
+EMUL_DIFF_SRCS := tests/assist/emul_diff.c tests/assist/diff_host.c tests/assist/diff_enc.c
+
+$(O)/tests/assist/emul_diff: $(EMUL_DIFF_SRCS) tests/assist/diff_host.h tests/assist/diff_enc.h $(ASSIST_EMUL) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ tests/assist/emul_diff.c $(ASSIST_EMUL) $(LDFLAGS_ALL)
+	$(CC) $(CFLAGS_ALL) -o $@ $(EMUL_DIFF_SRCS) $(ASSIST_EMUL) $(LDFLAGS_ALL)
 
 CHECK_PROGS += $(O)/tests/assist/emul_diff
 
-ASSIST_ALL := lib/x86_assist.c lib/x86_decode.c lib/x86_emul.c lib/x86_walk.c
+ASSIST_ALL := $(X86_ASSIST_SRCS)
 
-$(O)/tests/assist/assist_test: tests/assist/assist_test.c tests/assist/fake_nvmm.c tests/assist/fake_nvmm.h $(ASSIST_ALL) $(HDRS)
+ASSIST_FIX := tests/assist/assist_fixture.c tests/assist/fake_nvmm.c
+ASSIST_FIX_H := tests/assist/assist_fixture.h tests/assist/fake_nvmm.h
+
+$(O)/tests/assist/assist_test: tests/assist/assist_test.c $(ASSIST_FIX) $(ASSIST_FIX_H) $(ASSIST_ALL) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Itests/assist -o $@ tests/assist/assist_test.c tests/assist/fake_nvmm.c $(ASSIST_ALL) $(LDFLAGS_ALL)
+	$(CC) $(CFLAGS_ALL) -Itests/assist -o $@ tests/assist/assist_test.c $(ASSIST_FIX) $(ASSIST_ALL) $(LDFLAGS_ALL)
 
 CHECK_PROGS += $(O)/tests/assist/assist_test
+
+$(O)/tests/assist/assist_emul_test: tests/assist/assist_emul_test.c $(ASSIST_FIX) $(ASSIST_FIX_H) $(ASSIST_ALL) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/assist -o $@ tests/assist/assist_emul_test.c $(ASSIST_FIX) $(ASSIST_ALL) $(LDFLAGS_ALL)
+
+CHECK_PROGS += $(O)/tests/assist/assist_emul_test

@@ -786,4 +786,89 @@ L(intwin64, handler)
 	iretq
 E(intwin64)
 
+/* ------------------------------------------------------------------------ */
+/*
+ * Issue 15: instructions nvmm_assist_mem emulates on an MMIO page (on the
+ * KVM backend KVM's emulator runs them; the guest-visible result is the
+ * same). RBX = MMIO_GPA; the host's mmio_dev holds the device bytes.
+ */
+G(emul_scas)
+	.code64
+	mov $MMIO_GPA, %rbx
+	cld
+	mov $0x5a, %al
+	lea 0x100(%rbx), %rdi
+	mov $8, %rcx
+	repne scasb
+	mov %rcx, %rax
+	REPORT
+	lea 0x100(%rbx), %rax
+	sub %rax, %rdi
+	mov %rdi, %rax
+	REPORT
+	std
+	mov $0x0201, %ax
+	lea 0x102(%rbx), %rdi
+	scasw
+	cld
+	pushf
+	pop %rax
+	REPORT
+	hlt
+E(emul_scas)
+
+G(emul_xadd_cmpxchg)
+	.code64
+	mov $MMIO_GPA, %rbx
+	mov $3, %eax
+	lock xadd %eax, 0x200(%rbx)
+	REPORT
+	mov $8, %eax
+	mov $0x77, %ecx
+	lock cmpxchg %ecx, 0x200(%rbx)
+	setz %al
+	movzbl %al, %eax
+	REPORT
+	mov $1, %eax
+	lock cmpxchg %ecx, 0x200(%rbx)
+	REPORT
+	hlt
+E(emul_xadd_cmpxchg)
+
+G(emul_mmio_stack)
+	.code64
+	mov $MMIO_GPA, %rbx
+	mov %rsp, %r12
+	lea 0x400(%rbx), %rsp
+	mov $0x1122334455667788, %rax
+	push %rax
+	pop %rdx
+	push $-2
+	pop %rsi
+	call 1f
+L(emul_mmio_stack, after_call)
+	jmp 2f
+1:	ret
+2:	mov %rsp, %rcx
+	mov %r12, %rsp
+	mov %rdx, %rax
+	REPORT
+	mov %rsi, %rax
+	REPORT
+	mov %rcx, %rax
+	sub %rbx, %rax
+	REPORT
+	hlt
+E(emul_mmio_stack)
+
+G(emul_movdqu)
+	.code64
+	mov $MMIO_GPA, %rbx
+	movdqu 0x501(%rbx), %xmm0
+	movdqu %xmm0, 0x600(%rbx)
+	movdqu %xmm0, D(0x40)
+	REPORT
+	hlt
+E(emul_movdqu)
+
 	.section .note.GNU-stack, "", @progbits

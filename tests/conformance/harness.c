@@ -755,7 +755,7 @@ require_mode(enum guest_mode m)
 /* The runner.                                                               */
 
 static const struct test_case *const tables[] = {
-	api_cases, mem_cases, exit_cases, state_cases, event_cases,
+	api_cases, mem_cases, exit_cases, state_cases, event_cases, emul_cases,
 };
 
 #define FOREACH_CASE(tc)                                                     \

@@ -10,9 +10,12 @@
  * Invariants checked (abort on violation): a decode never claims more
  * than 15 or the available bytes; decoding exactly `len` bytes gives the
  * same result and one byte less gives EFAULT; errors are only the
- * documented errnos; the core only touches memory at sizes 1-8; a failed
- * non-string instruction leaves the registers untouched; a successful
- * non-string instruction advances RIP by the length.
+ * documented errnos; the core only touches memory at sizes 1-32 (the SSE
+ * moves, CMPXCHG16B) and the mem callback sees at most 8 bytes; an EFAULT
+ * from an exception the core raised describes a valid vector; a failed
+ * non-string instruction leaves the registers and XMM registers untouched;
+ * a successful non-string, non-branch instruction advances RIP by the
+ * length; an injected event is one NVMM accepts.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -27,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 
-static uint8_t fbuf[65536 + 8];
+static uint8_t fbuf[65536 + 32];	/* accesses of up to 32 bytes wrap at 64 KiB */
 static unsigned accesses, fail_at;
 
 static uint64_t
@@ -42,7 +45,7 @@ mix(uint64_t x)
 static int
 f_access(uint64_t off, void *buf, size_t size, bool write)
 {
-	CHECK(size >= 1 && size <= 8);
+	CHECK(size >= 1 && size <= 32);
 	if (++accesses == fail_at) {
 		errno = EFAULT;
 		return -1;
@@ -70,14 +73,34 @@ f_write(void *ctx, int seg, uint64_t off, const void *buf, size_t size)
 	return f_access(off, (void *)(uintptr_t)buf, size, true);
 }
 
+static int
+f_probe(void *ctx, int seg, uint64_t off, size_t size)
+{
+	(void)ctx;
+	(void)off;
+	CHECK(seg >= 0 && seg <= NVMM_X64_SEG_GS && size >= 1 && size <= 32);
+	return 0;
+}
+
 static void
 fuzz_core(const uint8_t *code, size_t n, enum x86_code_size mode,
     const uint64_t *seed, unsigned budget)
 {
-	static const struct x86_emul_mem mem = { NULL, f_read, f_write };
+	static struct nvmm_x64_state_fpu fpu, fpu0;
+	static struct x86_exc exc;
+	struct x86_emul_mem mem = {
+		.read = f_read,
+		.write = f_write,
+		.probe_write = (seed[2] & 0x100) ? f_probe : NULL,
+		.fpu = (seed[2] & 0x200) ? &fpu : NULL,
+		.exc = (seed[2] & 0x400) ? &exc : NULL,
+		.stack_size = (seed[2] & 0x800) ? 2 : 0,
+		.va_bits = (seed[2] & 0x1000) ? 57 : 0,
+	};
 	struct x86_insn in, in2;
 	uint64_t g[NVMM_X64_NGPR], g0[NVMM_X64_NGPR];
 	unsigned i;
+	bool branch;
 
 	if (x86_decode(code, n, mode, &in) == -1) {
 		CHECK(errno == ENODEV || errno == EFAULT);
@@ -96,15 +119,28 @@ fuzz_core(const uint8_t *code, size_t n, enum x86_code_size mode,
 		g[i] = (i & 1) ? mix(seed[0] + i) : (mix(seed[1] + i) & 0xffff);
 	g[NVMM_X64_GPR_RCX] &= 0xff;
 	g[NVMM_X64_GPR_RFLAGS] = 0x2 | (seed[2] & 0xcd5);
+	for (i = 0; i < sizeof(fpu.fx_xmm) / 8; i++)
+		fpu.fx_xmm[i / 2].xmm_quad[i % 2] = mix(seed[0] ^ i);
+	fpu0 = fpu;
 	memcpy(g0, g, sizeof(g));
 	accesses = 0;
+	exc.raised = false;
 	if (x86_emul(&in, g, &mem, budget) == -1) {
 		CHECK(errno == ENODEV || errno == EFAULT);
-		if (in.form != X86_FORM_STRING)
+		if (exc.raised)
+			CHECK(errno == EFAULT && (exc.vector == X86_EXC_DE ||
+			    exc.vector == X86_EXC_GP));
+		if (errno == ENODEV)
+			CHECK(x86_emul_why() != NULL && *x86_emul_why() != 0);
+		if (in.form != X86_FORM_STRING) {
 			CHECK(memcmp(g, g0, sizeof(g)) == 0);
+			CHECK(memcmp(&fpu, &fpu0, sizeof(fpu)) == 0);
+		}
 		return;
 	}
-	if (in.form != X86_FORM_STRING)
+	branch = in.op == X86_OP_CALL || in.op == X86_OP_RET ||
+	    in.op == X86_OP_JMP;
+	if (in.form != X86_FORM_STRING && !branch)
 		CHECK(g[NVMM_X64_GPR_RIP] ==
 		    ((g0[NVMM_X64_GPR_RIP] + in.len) &
 		    (mode == X86_CODE64 ? ~0ULL :
@@ -184,10 +220,17 @@ fuzz_assist(const uint8_t *data, size_t size, const uint64_t *seed)
 	fake.exit.u.mem.inst_len = (s >> 13) & 1 ? 0 :
 	    (uint8_t)(size < 15 ? size : 15);
 	memcpy(fake.exit.u.mem.inst_bytes, data, size < 15 ? size : 15);
+	for (i = 0; i < 16; i++)
+		st->fpu.fx_xmm[i].xmm_quad[0] = mix(s + i);
 	r = x86_assist_mem_generic(&fake.mach, &fake.vcpu);
 	if (r == -1)
 		CHECK(errno == ENODEV || errno == EFAULT || errno == EINVAL ||
 		    errno == ENOENT || errno == EAGAIN);
+	if (r == -1 && errno == ENODEV)
+		CHECK(x86_assist_last_failure(&fake.mach, &fake.vcpu) != NULL);
+	if (fake.injected)
+		CHECK(r == 0 && fake.event.type == NVMM_VCPU_EVENT_EXCP &&
+		    fake.event.vector != 0);
 
 	fake.exit.reason = NVMM_VCPU_EXIT_IO;
 	fake.exit.u.io.in = (s >> 14) & 1;

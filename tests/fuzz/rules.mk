@@ -5,7 +5,7 @@
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_SRCS := tests/fuzz/fuzz_target.c tests/assist/fake_nvmm.c \
-	lib/x86_assist.c lib/x86_decode.c lib/x86_emul.c lib/x86_walk.c
+	$(X86_ASSIST_SRCS)
 
 $(O)/tests/fuzz/fuzz_x86: $(FUZZ_SRCS) tests/assist/fake_nvmm.h $(HDRS)
 	@mkdir -p $(dir $@)
