@@ -41,6 +41,7 @@ extern const struct test_case mem_cases[];
 extern const struct test_case exit_cases[];
 extern const struct test_case state_cases[];
 extern const struct test_case event_cases[];
+extern const struct test_case guestcpu_cases[];
 
 /* ------------------------------------------------------------------------ */
 /* Verdicts.                                                                 */
