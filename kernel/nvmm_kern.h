@@ -58,6 +58,13 @@ struct nvmm_hseg {
 
 struct nvmm_kmachine;
 
+/* What the guest's CPUID (filter and masks) gives, cached per VCPU. */
+struct nvmm_x86_feats {
+	bool valid;			/* cleared by NVMM_VCPU_CONF_CPUID */
+	bool rdtscp, rdpid;
+	u64 cr4_ok, efer_ok;		/* bits a write may set */
+};
+
 struct nvmm_cpu {
 	struct mutex lock;
 	struct nvmm_kmachine *mach;
@@ -91,6 +98,7 @@ struct nvmm_cpu {
 
 	/* NVMM_VCPU_CONF_CPUID table */
 	struct nvmm_vcpu_conf_cpuid cpuidconf[32];
+	struct nvmm_x86_feats feats;
 };
 
 struct nvmm_kmachine {
@@ -141,6 +149,7 @@ struct nvmm_x86_ctlregs {
 	u64 cr0, cr3, cr4, efer, xcr0, dr6, dr7;
 	bool cs_l, cs_d;
 };
+const struct nvmm_x86_feats *nvmm_x86_feats(struct nvmm_cpu *vcpu);
 u64 nvmm_x86_cr4_allowed(struct nvmm_cpu *vcpu);	/* NULL: the host's */
 u64 nvmm_x86_efer_allowed(struct nvmm_cpu *vcpu);
 bool nvmm_x86_xcr0_valid(u64 xcr0);

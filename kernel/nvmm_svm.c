@@ -860,16 +860,9 @@ exit_io(struct nvmm_cpu *vcpu, struct nvmm_x86_exit *exit)
 static bool
 tsc_aux_exposed(struct nvmm_cpu *vcpu)
 {
-	u32 r[4];
-	bool exit;
+	const struct nvmm_x86_feats *f = nvmm_x86_feats(vcpu);
 
-	if (!host_tsc_aux)
-		return false;
-	nvmm_x86_cpuid(vcpu, 0x80000001, 0, 0, r, &exit);
-	if (r[3] & (1U << 27))		/* RDTSCP */
-		return true;
-	nvmm_x86_cpuid(vcpu, 7, 0, 0, r, &exit);
-	return r[2] & (1U << 22);	/* RDPID */
+	return f->rdtscp || f->rdpid;
 }
 
 static int
@@ -1161,6 +1154,11 @@ nvmm_svm_run(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu,
 		    current->pid, vcpu->cpuid, bad);
 		return -EINVAL;
 	}
+	/* RDTSCP runs in the guest when its CPUID offers it (#UD else). */
+	if (nvmm_x86_feats(vcpu)->rdtscp)
+		icpt_clr(to_vmcb(vcpu), INTERCEPT_RDTSCP);
+	else
+		icpt_set(to_vmcb(vcpu), INTERCEPT_RDTSCP);
 	for (;;) {
 		if (READ_ONCE(vcpu->comm->stop)) {
 			WRITE_ONCE(vcpu->comm->stop, 0);

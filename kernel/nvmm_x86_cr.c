@@ -72,16 +72,47 @@ feat_mask(struct nvmm_cpu *vcpu, const struct feat_bit *t, size_t n)
 	return ok;
 }
 
+static bool
+guest_bit(struct nvmm_cpu *vcpu, u32 leaf, int reg, int nr)
+{
+	u32 r[4];
+	bool exit;
+
+	nvmm_x86_cpuid(vcpu, leaf, 0, 0, r, &exit);
+	return (r[reg] >> nr) & 1;
+}
+
+const struct nvmm_x86_feats *
+nvmm_x86_feats(struct nvmm_cpu *vcpu)
+{
+	struct nvmm_x86_feats *f = &vcpu->feats;
+
+	if (f->valid)
+		return f;
+	f->cr4_ok = CR4_ALWAYS | feat_mask(vcpu, cr4_feats,
+	    ARRAY_SIZE(cr4_feats));
+	f->efer_ok = feat_mask(vcpu, efer_feats, ARRAY_SIZE(efer_feats));
+	f->rdtscp = boot_cpu_has(X86_FEATURE_RDTSCP) &&
+	    guest_bit(vcpu, 0x80000001, 3, 27);
+	f->rdpid = boot_cpu_has(X86_FEATURE_RDPID) && guest_bit(vcpu, 7, 2, 22);
+	f->valid = true;
+	return f;
+}
+
 u64
 nvmm_x86_cr4_allowed(struct nvmm_cpu *vcpu)
 {
-	return CR4_ALWAYS | feat_mask(vcpu, cr4_feats, ARRAY_SIZE(cr4_feats));
+	if (vcpu != NULL)
+		return nvmm_x86_feats(vcpu)->cr4_ok;
+	return CR4_ALWAYS | feat_mask(NULL, cr4_feats, ARRAY_SIZE(cr4_feats));
 }
 
 u64
 nvmm_x86_efer_allowed(struct nvmm_cpu *vcpu)
 {
-	return feat_mask(vcpu, efer_feats, ARRAY_SIZE(efer_feats));
+	if (vcpu != NULL)
+		return nvmm_x86_feats(vcpu)->efer_ok;
+	return feat_mask(NULL, efer_feats, ARRAY_SIZE(efer_feats));
 }
 
 bool

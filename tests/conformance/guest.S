@@ -912,4 +912,43 @@ G(wbinvd64)
 	hlt
 E(wbinvd64)
 
+
+/* UD2 with the IDT limit at 0 (set by the host): a triple fault. */
+G(tripf64)
+	.code64
+	ud2
+E(tripf64)
+
+/* TSC_AUX: WRMSR 0x1234, report RDTSCP's ECX, then RDMSR. */
+G(tscaux64)
+	.code64
+	mov $0xc0000103, %ecx
+	mov $0x1234, %eax
+	xor %edx, %edx
+	wrmsr
+	rdtscp
+	mov %ecx, %eax
+	REPORT
+	mov $0xc0000103, %ecx
+	rdmsr
+	REPORT
+	hlt
+E(tscaux64)
+
+/* ICEBP (INT1): the #DB handler keeps DR6 in D(0), the return in D(8). */
+G(icebp64)
+	.code64
+	.byte 0xf1
+L(icebp64, after)
+	mov D(0), %rax
+	REPORT
+	hlt
+L(icebp64, db)
+	mov %dr6, %rax
+	mov %rax, D(0)
+	mov (%rsp), %rax
+	mov %rax, D(8)
+	iretq
+E(icebp64)
+
 	.section .note.GNU-stack, "", @progbits

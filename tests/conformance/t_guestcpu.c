@@ -29,6 +29,11 @@ DECLARE_GUEST(step64);
 DECLARE_GUEST_LABEL(step64, after);
 DECLARE_GUEST_LABEL(step64, db);
 DECLARE_GUEST(wbinvd64);
+DECLARE_GUEST(tripf64);
+DECLARE_GUEST(tscaux64);
+DECLARE_GUEST(icebp64);
+DECLARE_GUEST_LABEL(icebp64, after);
+DECLARE_GUEST_LABEL(icebp64, db);
 
 #define CR0_PE		(1ULL << 0)
 #define CR0_NW		(1ULL << 29)
@@ -543,6 +548,103 @@ test_wbinvd_in_guest(void)
 	vm_destroy(vm);
 }
 
+/* ICEBP: #DB as a trap after it, DR6 without BS or B0-B3. */
+static void
+test_excp_icebp(void)
+{
+	struct vm *vm = vm_create(0);
+	struct nvmm_vcpu v;
+	struct nvmm_vcpu_exit *e;
+
+	vcpu_add(vm, 0, &v);
+	guest_load(vm, GUEST(icebp64));
+	vcpu_setup_long64(vm, &v, CODE_GPA);
+	idt_set(vm, MODE_LONG64, 1, GUEST_ADDR(icebp64, db));
+	gpa_write64(vm, DATA_GPA, 0);
+	e = vcpu_run(vm, &v);
+	if (e->reason == NVMM_VCPU_EXIT_INVALID && backend_is_kvm())
+		test_skip("host KVM cannot emulate ICEBP at CPL0 (exit %s)",
+		    exit_str(e));
+	TEST_ASSERT(e->reason == NVMM_VCPU_EXIT_IO &&
+	    e->u.io.port == PORT_REPORT, "exit %s", exit_str(e));
+	ASSERT_EQ(vcpu_gpr(vm, &v, NVMM_X64_GPR_RAX) & 0x400f, 0);
+	ASSERT_EQ(gpa_read64(vm, DATA_GPA + 8), GUEST_ADDR(icebp64, after));
+	vm_destroy(vm);
+}
+
+/*
+ * After SHUTDOWN (a triple fault) the VCPU holds its reset state, as after
+ * an INIT (the VMCB is undefined there on SVM), and runs again once set up.
+ */
+static void
+test_shutdown_reset_state(void)
+{
+	struct vm *vm = vm_create(0);
+	struct nvmm_vcpu v;
+	struct nvmm_x64_state *st;
+
+	vcpu_add(vm, 0, &v);
+	guest_load(vm, GUEST(tripf64));
+	vcpu_setup_long64(vm, &v, CODE_GPA);
+	st = vcpu_state(vm, &v, NVMM_X64_STATE_SEGS);
+	st->segs[NVMM_X64_SEG_IDT].limit = 0;
+	vcpu_commit(vm, &v, NVMM_X64_STATE_SEGS);
+	EXPECT_EXIT(vm, &v, NVMM_VCPU_EXIT_SHUTDOWN);
+	st = vcpu_state(vm, &v, NVMM_X64_STATE_ALL);
+	if (backend_is_kvm() && st->gprs[NVMM_X64_GPR_RIP] != 0xfff0)
+		test_skip("host KVM leaves the state of the shutdown (RIP 0x%"
+		    PRIx64 "; kvm-pvm does, kvm_amd resets)",
+		    st->gprs[NVMM_X64_GPR_RIP]);
+	ASSERT_EQ(st->gprs[NVMM_X64_GPR_RIP], 0xfff0);
+	ASSERT_EQ(st->segs[NVMM_X64_SEG_CS].selector, 0xf000);
+	ASSERT_EQ(st->segs[NVMM_X64_SEG_CS].base, 0xffff0000);
+	/* INIT keeps CD and NW (kvm_amd clears them). */
+	ASSERT_EQ(st->crs[NVMM_X64_CR_CR0] & ~0x60000000ULL, 0x10);
+	ASSERT_EQ(st->msrs[NVMM_X64_MSR_EFER], 0);
+	guest_load(vm, GUEST(crw64));
+	vcpu_setup_long64(vm, &v, CODE_GPA);
+	ASSERT_EQ(guest_mov_cr(vm, &v, 4, 0x620), 0);
+	vm_destroy(vm);
+}
+
+/*
+ * TSC_AUX with RDTSCP offered by CPUID: the guest's own value, kept in the
+ * kernel (no RDMSR/WRMSR exit), read by RDTSCP.
+ */
+static void
+test_tsc_aux_rdtscp(void)
+{
+	struct nvmm_vcpu_conf_cpuid c;
+	struct vm *vm = vm_create(0);
+	struct nvmm_vcpu v;
+	struct nvmm_vcpu_exit *e;
+	uint32_t a = 0x80000001, b, cx = 0, d;
+
+	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(cx), "=d"(d));
+	if (!(d & (1U << 27)))
+		test_skip("the host CPU has no RDTSCP");
+	vcpu_add(vm, 0, &v);
+	memset(&c, 0, sizeof(c));
+	c.mask = 1;
+	c.leaf = 0x80000001;
+	c.u.mask.set.edx = 1U << 27;
+	ASSERT_OK(nvmm_vcpu_configure(&vm->mach, &v, NVMM_VCPU_CONF_CPUID, &c));
+	guest_load(vm, GUEST(tscaux64));
+	vcpu_setup_long64(vm, &v, CODE_GPA);
+	e = vcpu_run(vm, &v);
+	if ((e->reason == NVMM_VCPU_EXIT_INVALID ||
+	    e->reason == NVMM_VCPU_EXIT_WRMSR) && backend_is_kvm())
+		test_skip("host KVM refuses TSC_AUX or RDTSCP to this guest "
+		    "(exit %s; kvm-pvm does)", exit_str(e));
+	TEST_ASSERT(e->reason == NVMM_VCPU_EXIT_IO &&
+	    e->u.io.port == PORT_REPORT, "exit %s, expected the report of "
+	    "RDTSCP (WRMSR TSC_AUX kept in the kernel)", exit_str(e));
+	ASSERT_EQ(vcpu_gpr(vm, &v, NVMM_X64_GPR_RAX), 0x1234);
+	vcpu_skip(vm, &v, e->u.io.npc);
+	ASSERT_EQ(GUEST_REPORT(vm, &v), 0x1234);
+	vm_destroy(vm);
+}
+
 const struct test_case guestcpu_cases[] = {
 	TEST_CASE(cr4_write_checked, "guest MOV CR4: reserved, hidden (PCIDE, PKE, VMXE) and mode-bound bits -> #GP"),
 	TEST_CASE(cr0_write_checked, "guest MOV CR0: NW without CD, PG without PE, PG off in 64-bit mode -> #GP"),
@@ -554,5 +656,8 @@ const struct test_case guestcpu_cases[] = {
 	TEST_CASE(pkru_guest, "guest WRPKRU stays in the guest: the program's PKRU unchanged"),
 	TEST_CASE(excp_db_single_step, "TF single step: the guest's #DB handler sees DR6.BS"),
 	TEST_CASE(wbinvd_in_guest, "WBINVD and WBNOINVD complete in the guest"),
+	TEST_CASE(excp_icebp, "ICEBP: #DB after it, DR6 without BS/B0-B3"),
+	TEST_CASE(shutdown_reset_state, "after SHUTDOWN the VCPU holds the reset state and runs again"),
+	TEST_CASE(tsc_aux_rdtscp, "TSC_AUX kept per VCPU, RDTSCP offered by CPUID reads it"),
 	{ NULL, NULL, NULL },
 };
