@@ -125,6 +125,8 @@ struct nvmm_kmachine {
 	unsigned long mn_seq;		/* bumped by every invalidation */
 	int mn_active;			/* invalidations in progress */
 	atomic64_t tlb_gen;		/* bumped when entries were removed */
+
+	u64 ibpb_domain;		/* per machine, never reused (nvmm_svm.c) */
 };
 
 /* nvmm_mem.c */

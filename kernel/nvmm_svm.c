@@ -22,6 +22,7 @@
 #include <asm/fpu/xcr.h>
 #include <asm/hw_breakpoint.h>
 #include <asm/msr.h>
+#include <asm/nospec-branch.h>
 #include <asm/processor.h>
 #include <asm/svm.h>
 #include <asm/special_insns.h>
@@ -40,10 +41,12 @@ struct svm_pcpu {
 	struct page *hsave;	/* VM_HSAVE_PA area */
 	struct page *hostvmcb;	/* host state of VMSAVE/VMLOAD */
 	u64 host_tsc_aux;	/* this CPU's (node, cpu) for RDTSCP/RDPID */
+	u64 last_domain;	/* machine whose guest ran here last */
 	bool enabled;
 };
 
 static DEFINE_PER_CPU(struct svm_pcpu, svm_pcpu);
+static atomic64_t ibpb_domains = ATOMIC64_INIT(0);
 u32 svm_features;
 static u32 svm_nasid;
 static void *svm_msrpm;
@@ -400,6 +403,12 @@ nvmm_svm_vcpu_create(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu)
 	vcpu->vmcb_pa = __pa(vmcb);
 	vcpu->asid = asid_alloc();
 	vcpu->last_hcpu = -1;
+	/*
+	 * Under the machine's lock for writing. A new machine (its slot may
+	 * be an old one's) starts without VCPUs: a fresh id, never reused.
+	 */
+	if (mach->nvcpus == 0)
+		mach->ibpb_domain = atomic64_inc_return(&ibpb_domains);
 	vmcb_init(mach, vcpu);
 	return 0;
 }
@@ -697,6 +706,16 @@ svm_world_switch(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu)
 	u64 gen;
 
 	svm_cpu_enable(pc);
+	/*
+	 * Another machine's guest ran on this CPU last: no branch target it
+	 * trained may steer this one (IBPB, where the host uses IBPB; not
+	 * needed where the host issues one at every VM exit).
+	 */
+	if (pc->last_domain != mach->ibpb_domain) {
+		pc->last_domain = mach->ibpb_domain;
+		if (!cpu_feature_enabled(X86_FEATURE_IBPB_ON_VMEXIT))
+			indirect_branch_prediction_barrier();
+	}
 	if (vcpu->last_hcpu != cpu) {
 		vcpu->last_hcpu = cpu;
 		vcpu->tlb_flush = true;
@@ -751,6 +770,9 @@ svm_world_switch(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu)
 
 	if (host_tsc_aux && vcpu->tsc_aux != pc->host_tsc_aux)
 		wrmsrl(MSR_TSC_AUX, pc->host_tsc_aux);
+	/* VMSCAPE: the VMM in user mode must not see the guest's training. */
+	if (cpu_feature_enabled(X86_FEATURE_IBPB_EXIT_TO_USER))
+		this_cpu_write(x86_ibpb_exit_to_user, true);
 	if (host_pku) {
 		u32 g = rdpkru();
 
