@@ -751,6 +751,14 @@ svm_world_switch(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu)
 	set_debugreg(vcpu->drs[2], 2);
 	set_debugreg(vcpu->drs[3], 3);
 
+	/*
+	 * AMD CPUs before Zen 2 (X86_BUG_FXSAVE_LEAK) save and restore the
+	 * x87 FIP/FDP/FOP only with an exception pending: without this, the
+	 * guest would read the host's or another guest's last ones. Load
+	 * defined values first, as the kernel does for its own tasks.
+	 */
+	if (static_cpu_has_bug(X86_BUG_FXSAVE_LEAK))
+		asm volatile("fnclex; emms; fildl %0" : : "m"(vcpu->gfpu));
 	asm volatile("fxrstor64 %0" : : "m"(vcpu->gfpu));
 	if (host_xsave && vcpu->xcr0 != host_xcr0)
 		xsetbv(0, vcpu->xcr0);

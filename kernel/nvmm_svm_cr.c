@@ -39,6 +39,7 @@ crw_decode(struct nvmm_cpu *vcpu, struct nvmm_x86_crw *op)
 	int n;
 
 	if ((svm_features & SVM_FEAT_DECODEASSIST) &&
+	    (svm_features & SVM_FEAT_NRIPS) &&
 	    (vmcb->control.exit_info_1 & DA_MOV_CR)) {
 		op->kind = NVMM_X86_CRW_MOV;
 		op->gpr = vmcb->control.exit_info_1 & 0xF;
