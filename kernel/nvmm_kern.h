@@ -88,6 +88,8 @@ struct nvmm_cpu {
 	bool nmi_window;
 	bool reinject;			/* exit_int_info to inject again */
 	u64 reinject_info;		/* EVENTINJ format incl. error code */
+	bool held;			/* the program's interrupt, waiting */
+	u64 held_info;			/* ... for the window after reinject */
 	bool iret_step;			/* NMI handler's IRET running, TF set */
 	bool iret_step_tf;		/* ... and the guest had TF itself */
 	u64 iret_step_dr6;		/* DR6 before the step */

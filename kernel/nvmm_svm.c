@@ -385,7 +385,7 @@ vmcb_init(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu)
 	vmcb->save.g_pat = 0x0007040600070406ULL;
 	vcpu->tlb_flush = true;
 	vcpu->int_window = vcpu->nmi_window = false;
-	vcpu->reinject = vcpu->iret_step = false;
+	vcpu->reinject = vcpu->iret_step = vcpu->held = false;
 	vcpu->xcr0 = 1;
 	vcpu->pkru = 0;
 	vcpu->tsc_aux = 0;
@@ -442,14 +442,18 @@ vmcb_seg(struct vmcb *vmcb, int i)
 	}
 }
 
-static void
-int_window_arm(struct nvmm_cpu *vcpu, bool on)
+/*
+ * The program's interrupt window (`on`); the VINTR exit stays armed while
+ * an interrupt of the program is held (nvmm_svm_event.c).
+ */
+void
+svm_int_window_arm(struct nvmm_cpu *vcpu, bool on)
 {
 	struct vmcb *vmcb = to_vmcb(vcpu);
 	const u32 bits = V_IRQ_MASK | V_IGN_TPR_MASK | V_INTR_PRIO_MASK;
 
 	vcpu->int_window = on;
-	if (on) {
+	if (on || vcpu->held) {
 		vmcb->control.int_ctl |= bits;
 		icpt_set(vmcb, INTERCEPT_VINTR);
 	} else {
@@ -593,7 +597,7 @@ nvmm_svm_setstate(struct nvmm_cpu *vcpu, u64 flags)
 
 		vmcb->control.int_state = intr.int_shadow ?
 		    SVM_INTERRUPT_SHADOW_MASK : 0;
-		int_window_arm(vcpu, intr.int_window_exiting);
+		svm_int_window_arm(vcpu, intr.int_window_exiting);
 		svm_nmi_window_arm(vcpu, intr.nmi_window_exiting);
 		if (!intr.nmi_window_exiting)
 			svm_iret_step_cancel(vcpu);
@@ -672,7 +676,7 @@ nvmm_svm_getstate(struct nvmm_cpu *vcpu, u64 flags)
 		    SVM_INTERRUPT_SHADOW_MASK);
 		intr.int_window_exiting = vcpu->int_window;
 		intr.nmi_window_exiting = vcpu->nmi_window;
-		intr.evt_pending = vcpu->reinject;
+		intr.evt_pending = vcpu->reinject || vcpu->held;
 		st->intr = intr;
 	}
 	if (flags & NVMM_X64_STATE_FPU) {
@@ -1069,9 +1073,7 @@ svm_handle_exit(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu,
 	case SVM_EXIT_SMI:
 		return EXIT_CONTINUE;
 	case SVM_EXIT_VINTR:
-		int_window_arm(vcpu, false);
-		exit->reason = NVMM_VCPU_EXIT_INT_READY;
-		return EXIT_USER;
+		return svm_exit_vintr(vcpu, exit);
 	case SVM_EXIT_IRET:
 		return svm_exit_iret(vcpu);
 	case SVM_EXIT_WRITE_CR4:
@@ -1160,7 +1162,7 @@ fill_exitstate(struct nvmm_cpu *vcpu, struct nvmm_x86_exit *exit)
 	    SVM_INTERRUPT_SHADOW_MASK);
 	exit->exitstate.int_window_exiting = vcpu->int_window;
 	exit->exitstate.nmi_window_exiting = vcpu->nmi_window;
-	exit->exitstate.evt_pending = vcpu->reinject ||
+	exit->exitstate.evt_pending = vcpu->reinject || vcpu->held ||
 	    !!(vmcb->control.event_inj & SVM_EVTINJ_VALID);
 	exit->exitstate.rsvd = 0;
 }

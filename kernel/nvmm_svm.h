@@ -43,6 +43,7 @@ icpt_clr(struct vmcb *vmcb, unsigned int bit)
 }
 
 /* nvmm_svm.c */
+void svm_int_window_arm(struct nvmm_cpu *vcpu, bool on);
 void svm_insn_done(struct nvmm_cpu *vcpu, u64 npc);
 u64 svm_next_rip(struct nvmm_cpu *vcpu, unsigned int len);
 u64 svm_gpr(struct nvmm_cpu *vcpu, unsigned int gpr);
@@ -61,6 +62,7 @@ void svm_inject_exception(struct nvmm_cpu *vcpu, u8 vector, bool has_err,
     u32 err);
 void svm_nmi_window_arm(struct nvmm_cpu *vcpu, bool on);
 void svm_event_entry(struct nvmm_cpu *vcpu);
+int svm_exit_vintr(struct nvmm_cpu *vcpu, struct nvmm_x86_exit *exit);
 void svm_event_exit(struct nvmm_cpu *vcpu, u32 entry_inj);
 int svm_exit_iret(struct nvmm_cpu *vcpu);
 void svm_iret_step_cancel(struct nvmm_cpu *vcpu);

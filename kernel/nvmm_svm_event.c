@@ -53,10 +53,6 @@ nvmm_svm_inject(struct nvmm_cpu *vcpu)
 
 	if (type == NVMM_VCPU_EVENT_INTR) {
 		inj = v | (v == 2 ? SVM_EVTINJ_TYPE_NMI : SVM_EVTINJ_TYPE_INTR);
-		vmcb->control.event_inj_err = 0;
-		/* NMIs are blocked until the handler's IRET: report it. */
-		if (v == 2)
-			svm_nmi_window_arm(vcpu, true);
 	} else if (type == NVMM_VCPU_EVENT_EXCP && v < 32 && v != 0 &&
 	    v != 2 && v != 3) {
 		inj = v | SVM_EVTINJ_TYPE_EXEPT;
@@ -68,10 +64,60 @@ nvmm_svm_inject(struct nvmm_cpu *vcpu)
 	} else {
 		return -EINVAL;
 	}
-	vmcb->control.event_inj = inj | SVM_EVTINJ_VALID;
-	/* This event replaces one the last exit interrupted. */
-	vcpu->reinject = false;
+	inj |= SVM_EVTINJ_VALID;
+	if (vcpu->reinject && type == NVMM_VCPU_EVENT_INTR) {
+		/*
+		 * An event whose delivery the last exit interrupted is still
+		 * in flight: it goes first, this one at the next interrupt
+		 * window after it (as a CPU takes the next interrupt).
+		 */
+		vcpu->held = true;
+		vcpu->held_info = inj;
+		svm_int_window_arm(vcpu, vcpu->int_window);
+		return 0;
+	}
+	/*
+	 * An exception goes first; an interrupted exception is raised again
+	 * when its instruction runs again, an interrupt or NMI stays.
+	 */
+	if (vcpu->reinject && ((u32)vcpu->reinject_info &
+	    SVM_EXITINTINFO_TYPE_MASK) == SVM_EXITINTINFO_TYPE_EXEPT)
+		vcpu->reinject = false;
+	if (!(inj & SVM_EVTINJ_VALID_ERR))
+		vmcb->control.event_inj_err = 0;
+	vmcb->control.event_inj = inj;
+	/* NMIs are blocked until the handler's IRET: report it. */
+	if ((inj & SVM_EVTINJ_TYPE_MASK) == SVM_EVTINJ_TYPE_NMI)
+		svm_nmi_window_arm(vcpu, true);
 	return 0;
+}
+
+/*
+ * The interrupt window opened: the held interrupt goes in now; the
+ * program hears of the window only when it asked for it and nothing was
+ * held (else at the next window, once that interrupt is taken).
+ */
+int
+svm_exit_vintr(struct nvmm_cpu *vcpu, struct nvmm_x86_exit *exit)
+{
+	struct vmcb *vmcb = to_vmcb(vcpu);
+
+	if (vcpu->held && !vcpu->reinject &&
+	    !(vmcb->control.event_inj & SVM_EVTINJ_VALID)) {
+		vmcb->control.event_inj = (u32)vcpu->held_info;
+		vmcb->control.event_inj_err = 0;
+		if (((u32)vcpu->held_info & SVM_EVTINJ_TYPE_MASK) ==
+		    SVM_EVTINJ_TYPE_NMI)
+			svm_nmi_window_arm(vcpu, true);
+		vcpu->held = false;
+		svm_int_window_arm(vcpu, vcpu->int_window);
+		return EXIT_CONTINUE;
+	}
+	if (vcpu->held)
+		return EXIT_CONTINUE;	/* the slot is taken: next window */
+	svm_int_window_arm(vcpu, false);
+	exit->reason = NVMM_VCPU_EXIT_INT_READY;
+	return EXIT_USER;
 }
 
 /*

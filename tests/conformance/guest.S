@@ -951,4 +951,36 @@ L(icebp64, db)
 	iretq
 E(icebp64)
 
+
+/*
+ * Two external interrupts (0x20, 0x21): the handlers log their vectors at
+ * D(0x10 + n) and count in D(0); the loop waits for two, bounded.
+ */
+G(twointr64)
+	.code64
+	sti
+	mov $2000000, %ecx
+1:	cmpl $2, D(0)
+	je 2f
+	dec %ecx
+	jnz 1b
+2:	mov D(0), %eax
+	REPORT
+	hlt
+L(twointr64, h20)
+	push %rax
+	mov $0x20, %al
+	jmp 3f
+L(twointr64, h21)
+	push %rax
+	mov $0x21, %al
+3:	push %rbx
+	mov D(0), %ebx
+	mov %al, D(0x10)(%rbx)
+	incl D(0)
+	pop %rbx
+	pop %rax
+	iretq
+E(twointr64)
+
 	.section .note.GNU-stack, "", @progbits

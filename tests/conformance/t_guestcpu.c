@@ -30,6 +30,9 @@ DECLARE_GUEST_LABEL(step64, after);
 DECLARE_GUEST_LABEL(step64, db);
 DECLARE_GUEST(wbinvd64);
 DECLARE_GUEST(tripf64);
+DECLARE_GUEST(twointr64);
+DECLARE_GUEST_LABEL(twointr64, h20);
+DECLARE_GUEST_LABEL(twointr64, h21);
 DECLARE_GUEST(tscaux64);
 DECLARE_GUEST(icebp64);
 DECLARE_GUEST_LABEL(icebp64, after);
@@ -403,6 +406,46 @@ test_event_intn_npf_stack(void)
 }
 
 /*
+ * An interrupt whose delivery exits (stack unmapped) stays in flight; one
+ * the program injects meanwhile must not replace it: both handlers run,
+ * the first one first.
+ */
+static void
+test_event_intr_npf_inject(void)
+{
+	struct nvmm_vcpu v;
+	struct vm *vm;
+	uint8_t *p;
+	const uint64_t page = STACK_TOP - 0x1000;
+
+	if (backend_is_kvm())
+		test_skip("KVM takes the missing stack page for MMIO during "
+		    "the delivery (the NPF cases above)");
+	vm = vm_create(0);
+	vcpu_add(vm, 0, &v);
+	guest_load(vm, GUEST(twointr64));
+	vcpu_setup_long64(vm, &v, CODE_GPA);
+	idt_set(vm, MODE_LONG64, 0x20, GUEST_ADDR(twointr64, h20));
+	idt_set(vm, MODE_LONG64, 0x21, GUEST_ADDR(twointr64, h21));
+	ASSERT_OK(nvmm_gpa_unmap(&vm->mach, (uintptr_t)gpa_ptr(vm, page), page,
+	    0x1000));
+	v.event->type = NVMM_VCPU_EVENT_INTR;
+	v.event->vector = 0x20;
+	ASSERT_OK(nvmm_vcpu_inject(&vm->mach, &v));
+	EXPECT_EXIT(vm, &v, NVMM_VCPU_EXIT_MEMORY);
+	ASSERT_EQ(v.exit->exitstate.evt_pending, 1);
+	v.event->type = NVMM_VCPU_EVENT_INTR;
+	v.event->vector = 0x21;
+	ASSERT_OK(nvmm_vcpu_inject(&vm->mach, &v));
+	p = vm_map(vm, page, 0x1000, PROT_READ | PROT_WRITE | PROT_EXEC);
+	memcpy(p, gpa_ptr(vm, page), 0x1000);
+	ASSERT_EQ(GUEST_REPORT(vm, &v), 2);
+	ASSERT_EQ(*(uint8_t *)gpa_ptr(vm, DATA_GPA + 0x10), 0x20);
+	ASSERT_EQ(*(uint8_t *)gpa_ptr(vm, DATA_GPA + 0x11), 0x21);
+	vm_destroy(vm);
+}
+
+/*
  * NMI_READY once the handler's IRET is done: RIP back in the interrupted
  * loop (not on the IRETQ), and the next NMI returns there.
  */
@@ -652,6 +695,7 @@ const struct test_case guestcpu_cases[] = {
 	TEST_CASE(event_int3_npf_stack, "INT3 whose frame push exits (stack unmapped): handler once, return after INT3"),
 	TEST_CASE(event_intn_npf_idt, "INT 33 whose IDT read exits (IDT unmapped): handler once, return after INT"),
 	TEST_CASE(event_intn_npf_stack, "INT 33 whose frame push exits (stack unmapped): handler once"),
+	TEST_CASE(event_intr_npf_inject, "an interrupt injected while another's delivery is in flight does not replace it"),
 	TEST_CASE(nmi_ready_after_iret, "NMI_READY after the handler's IRETQ completed: RIP back in the loop"),
 	TEST_CASE(pkru_guest, "guest WRPKRU stays in the guest: the program's PKRU unchanged"),
 	TEST_CASE(excp_db_single_step, "TF single step: the guest's #DB handler sees DR6.BS"),
