@@ -35,7 +35,8 @@ void
 svm_nmi_window_arm(struct nvmm_cpu *vcpu, bool on)
 {
 	vcpu->nmi_window = on;
-	if (on)
+	/* During the IRET step the IRET is not intercepted again. */
+	if (on && !vcpu->iret_step)
 		icpt_set(to_vmcb(vcpu), INTERCEPT_IRET);
 	else
 		icpt_clr(to_vmcb(vcpu), INTERCEPT_IRET);
