@@ -15,6 +15,9 @@
 
 #include "nvmm_svm.h"
 
+#define DR6_BD	(1ULL << 13)	/* general detect */
+#define DR7_GD	(1ULL << 13)
+
 #define VEC_DB	1
 #define VEC_BP	3
 #define VEC_OF	4
@@ -257,7 +260,13 @@ svm_exit_excp(struct nvmm_cpu *vcpu, struct nvmm_x86_exit *exit,
 	case VEC_DB:
 		if (vcpu->iret_step && (vmcb->save.dr6 & DR_STEP))
 			return iret_step_done(vcpu, exit);
-		/* DR6 in the VMCB already says why (the CPU wrote it). */
+		/*
+		 * DR6 in the VMCB already says why (the CPU wrote it). The
+		 * delivery of a general-detect #DB clears DR7.GD; this one is
+		 * injected instead, so clear it here.
+		 */
+		if (vmcb->save.dr6 & DR6_BD)
+			vmcb->save.dr7 &= ~DR7_GD;
 		drop_interrupted_exception(vcpu);
 		svm_inject_exception(vcpu, VEC_DB, false, 0);
 		return EXIT_CONTINUE;

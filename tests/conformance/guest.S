@@ -983,4 +983,30 @@ L(twointr64, h21)
 	iretq
 E(twointr64)
 
+
+/*
+ * DR7.GD, then MOV to DR0: #DB (a fault) with DR6.BD; the handler keeps
+ * DR6 in D(0), DR7 in D(8) (GD must be clear there) and skips the MOV.
+ */
+G(gd64)
+	.code64
+	mov %dr7, %rax
+	or $0x2000, %rax
+	mov %rax, %dr7
+	xor %eax, %eax
+L(gd64, movdr)
+	mov %rax, %dr0
+L(gd64, after)
+	mov D(0), %rax
+	REPORT
+	hlt
+L(gd64, db)
+	mov %dr6, %rax
+	mov %rax, D(0)
+	mov %dr7, %rax
+	mov %rax, D(8)
+	movq $A(gd64, after), (%rsp)
+	iretq
+E(gd64)
+
 	.section .note.GNU-stack, "", @progbits

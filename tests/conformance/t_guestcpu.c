@@ -30,6 +30,8 @@ DECLARE_GUEST_LABEL(step64, after);
 DECLARE_GUEST_LABEL(step64, db);
 DECLARE_GUEST(wbinvd64);
 DECLARE_GUEST(tripf64);
+DECLARE_GUEST(gd64);
+DECLARE_GUEST_LABEL(gd64, db);
 DECLARE_GUEST(twointr64);
 DECLARE_GUEST_LABEL(twointr64, h20);
 DECLARE_GUEST_LABEL(twointr64, h21);
@@ -615,6 +617,32 @@ test_excp_icebp(void)
 	vm_destroy(vm);
 }
 
+/* General detect: #DB with DR6.BD, DR7.GD clear in the handler. */
+static void
+test_excp_db_general_detect(void)
+{
+	struct vm *vm = vm_create(0);
+	struct nvmm_vcpu v;
+	struct nvmm_vcpu_exit *e;
+
+	vcpu_add(vm, 0, &v);
+	guest_load(vm, GUEST(gd64));
+	vcpu_setup_long64(vm, &v, CODE_GPA);
+	idt_set(vm, MODE_LONG64, 1, GUEST_ADDR(gd64, db));
+	gpa_write64(vm, DATA_GPA, 0);
+	e = vcpu_run(vm, &v);
+	if (e->reason == NVMM_VCPU_EXIT_INVALID && backend_is_kvm())
+		test_skip("host KVM cannot emulate MOV DR at CPL0 (exit %s)",
+		    exit_str(e));
+	TEST_ASSERT(e->reason == NVMM_VCPU_EXIT_IO &&
+	    e->u.io.port == PORT_REPORT, "exit %s", exit_str(e));
+	TEST_ASSERT(vcpu_gpr(vm, &v, NVMM_X64_GPR_RAX) & 0x2000,
+	    "DR6 0x%" PRIx64 " without BD", vcpu_gpr(vm, &v,
+	    NVMM_X64_GPR_RAX));
+	ASSERT_EQ(gpa_read64(vm, DATA_GPA + 8) & 0x2000, 0);
+	vm_destroy(vm);
+}
+
 /*
  * After SHUTDOWN (a triple fault) the VCPU holds its reset state, as after
  * an INIT (the VMCB is undefined there on SVM), and runs again once set up.
@@ -700,6 +728,7 @@ const struct test_case guestcpu_cases[] = {
 	TEST_CASE(pkru_guest, "guest WRPKRU stays in the guest: the program's PKRU unchanged"),
 	TEST_CASE(excp_db_single_step, "TF single step: the guest's #DB handler sees DR6.BS"),
 	TEST_CASE(wbinvd_in_guest, "WBINVD and WBNOINVD complete in the guest"),
+	TEST_CASE(excp_db_general_detect, "DR7.GD: MOV DR raises #DB with DR6.BD, GD clear in the handler"),
 	TEST_CASE(excp_icebp, "ICEBP: #DB after it, DR6 without BS/B0-B3"),
 	TEST_CASE(shutdown_reset_state, "after SHUTDOWN the VCPU holds the reset state and runs again"),
 	TEST_CASE(tsc_aux_rdtscp, "TSC_AUX kept per VCPU, RDTSCP offered by CPUID reads it"),
