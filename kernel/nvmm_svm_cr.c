@@ -82,8 +82,14 @@ svm_exit_cr_write(struct nvmm_cpu *vcpu, struct nvmm_x86_exit *exit,
 	int err;
 
 	err = crw_decode(vcpu, &op);
-	if (err == -EFAULT)
-		return EXIT_CONTINUE;	/* tables changed under us: again */
+	if (err == -EFAULT) {
+		/*
+		 * The guest's tables changed since the CPU fetched: again,
+		 * without the stale translation its TLB may hold.
+		 */
+		vcpu->tlb_flush = true;
+		return EXIT_CONTINUE;
+	}
 	if (err || (op.cr != ~0U && op.cr != cr)) {
 		/* LMSW from memory; nothing else exits here. */
 		exit->reason = NVMM_VCPU_EXIT_INVALID;
