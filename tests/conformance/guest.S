@@ -1009,4 +1009,14 @@ L(gd64, db)
 	iretq
 E(gd64)
 
+
+/* RDTSCP: report ECX (TSC_AUX). */
+G(rdtscp64)
+	.code64
+	rdtscp
+	mov %ecx, %eax
+	REPORT
+	hlt
+E(rdtscp64)
+
 	.section .note.GNU-stack, "", @progbits

@@ -5,7 +5,9 @@
  * would refuse, software interrupts whose delivery exits, the NMI window at
  * IRET, PKRU, single step, WBINVD.
  */
+#include <sched.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -36,6 +38,7 @@ DECLARE_GUEST(twointr64);
 DECLARE_GUEST_LABEL(twointr64, h20);
 DECLARE_GUEST_LABEL(twointr64, h21);
 DECLARE_GUEST(tscaux64);
+DECLARE_GUEST(rdtscp64);
 DECLARE_GUEST(icebp64);
 DECLARE_GUEST_LABEL(icebp64, after);
 DECLARE_GUEST_LABEL(icebp64, db);
@@ -678,6 +681,57 @@ test_shutdown_reset_state(void)
 	vm_destroy(vm);
 }
 
+/* CPUID 0x80000001 with RDTSCP added for the guest; skips without it. */
+static void
+offer_rdtscp(struct vm *vm, struct nvmm_vcpu *v)
+{
+	struct nvmm_vcpu_conf_cpuid c;
+	uint32_t a = 0x80000001, b, cx = 0, d;
+
+	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(cx), "=d"(d));
+	if (!(d & (1U << 27)))
+		test_skip("the host CPU has no RDTSCP");
+	memset(&c, 0, sizeof(c));
+	c.mask = 1;
+	c.leaf = 0x80000001;
+	c.u.mask.set.edx = 1U << 27;
+	ASSERT_OK(nvmm_vcpu_configure(&vm->mach, v, NVMM_VCPU_CONF_CPUID, &c));
+}
+
+/*
+ * On a host CPU whose TSC_AUX is not 0 (Linux keeps the CPU number
+ * there), the guest's RDTSCP still reads its own, 0 at creation.
+ */
+static void
+test_tsc_aux_not_host(void)
+{
+	struct vm *vm;
+	struct nvmm_vcpu v;
+	struct nvmm_vcpu_exit *e;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+
+	if (ncpu < 2)
+		test_skip("one CPU: its TSC_AUX is 0, as the guest's");
+	CPU_ZERO(&set);
+	CPU_SET(ncpu - 1, &set);
+	TEST_ASSERT(sched_setaffinity(0, sizeof(set), &set) == 0,
+	    "sched_setaffinity: %s", strerror(errno));
+	vm = vm_create(0);
+	vcpu_add(vm, 0, &v);
+	offer_rdtscp(vm, &v);
+	guest_load(vm, GUEST(rdtscp64));
+	vcpu_setup_long64(vm, &v, CODE_GPA);
+	e = vcpu_run(vm, &v);
+	if (e->reason == NVMM_VCPU_EXIT_INVALID && backend_is_kvm())
+		test_skip("host KVM cannot emulate RDTSCP at CPL0 (exit %s)",
+		    exit_str(e));
+	TEST_ASSERT(e->reason == NVMM_VCPU_EXIT_IO &&
+	    e->u.io.port == PORT_REPORT, "exit %s", exit_str(e));
+	ASSERT_EQ(vcpu_gpr(vm, &v, NVMM_X64_GPR_RAX), 0);
+	vm_destroy(vm);
+}
+
 /*
  * TSC_AUX with RDTSCP offered by CPUID: the guest's own value, kept in the
  * kernel (no RDMSR/WRMSR exit), read by RDTSCP.
@@ -685,21 +739,12 @@ test_shutdown_reset_state(void)
 static void
 test_tsc_aux_rdtscp(void)
 {
-	struct nvmm_vcpu_conf_cpuid c;
 	struct vm *vm = vm_create(0);
 	struct nvmm_vcpu v;
 	struct nvmm_vcpu_exit *e;
-	uint32_t a = 0x80000001, b, cx = 0, d;
 
-	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(cx), "=d"(d));
-	if (!(d & (1U << 27)))
-		test_skip("the host CPU has no RDTSCP");
 	vcpu_add(vm, 0, &v);
-	memset(&c, 0, sizeof(c));
-	c.mask = 1;
-	c.leaf = 0x80000001;
-	c.u.mask.set.edx = 1U << 27;
-	ASSERT_OK(nvmm_vcpu_configure(&vm->mach, &v, NVMM_VCPU_CONF_CPUID, &c));
+	offer_rdtscp(vm, &v);
 	guest_load(vm, GUEST(tscaux64));
 	vcpu_setup_long64(vm, &v, CODE_GPA);
 	e = vcpu_run(vm, &v);
@@ -731,6 +776,7 @@ const struct test_case guestcpu_cases[] = {
 	TEST_CASE(excp_db_general_detect, "DR7.GD: MOV DR raises #DB with DR6.BD, GD clear in the handler"),
 	TEST_CASE(excp_icebp, "ICEBP: #DB after it, DR6 without BS/B0-B3"),
 	TEST_CASE(shutdown_reset_state, "after SHUTDOWN the VCPU holds the reset state and runs again"),
+	TEST_CASE(tsc_aux_not_host, "RDTSCP on a host CPU with TSC_AUX != 0 reads the guest's 0"),
 	TEST_CASE(tsc_aux_rdtscp, "TSC_AUX kept per VCPU, RDTSCP offered by CPUID reads it"),
 	{ NULL, NULL, NULL },
 };
