@@ -63,6 +63,13 @@ struct nvmm_hseg {
 
 struct nvmm_kmachine;
 
+/* What the guest's CPUID (filter and masks) gives, cached per VCPU. */
+struct nvmm_x86_feats {
+	bool valid;			/* cleared by NVMM_VCPU_CONF_CPUID */
+	bool rdtscp, rdpid;
+	u64 cr4_ok, efer_ok;		/* bits a write may set */
+};
+
 struct nvmm_cpu {
 	struct mutex lock;
 	struct nvmm_kmachine *mach;
@@ -86,11 +93,19 @@ struct nvmm_cpu {
 	bool nmi_window;
 	bool reinject;			/* exit_int_info to inject again */
 	u64 reinject_info;		/* EVENTINJ format incl. error code */
+	bool held;			/* the program's interrupt, waiting */
+	u64 held_info;			/* ... for the window after reinject */
+	bool iret_step;			/* NMI handler's IRET running, TF set */
+	bool iret_step_tf;		/* ... and the guest had TF itself */
+	u64 iret_step_dr6;		/* DR6 before the step */
+	u32 pkru;			/* guest PKRU (CR4.PKE) */
+	u64 tsc_aux;			/* guest MSR_TSC_AUX */
 	struct nvmm_x64_state_fpu gfpu;	/* guest x87/SSE, FXSAVE format */
 	struct nvmm_x86_msrs msrs;	/* MSRs of nvmm_x86_msr.h kept per VCPU */
 
 	/* NVMM_VCPU_CONF_CPUID table */
 	struct nvmm_vcpu_conf_cpuid cpuidconf[32];
+	struct nvmm_x86_feats feats;
 };
 
 struct nvmm_kmachine {
@@ -120,6 +135,8 @@ struct nvmm_kmachine {
 	u64 gsegs_gen;			/* bumped by every gsegs change */
 	atomic64_t tlb_gen;		/* bumped when entries were removed */
 	cpumask_var_t guest_cpus;	/* CPUs in guest mode for us */
+
+	u64 ibpb_domain;		/* per machine, never reused (nvmm_svm.c) */
 };
 
 /* nvmm_mem.c */
@@ -140,6 +157,46 @@ u64 nvmm_npt_root_pa(struct nvmm_kmachine *mach);
 /* Around each world switch, interrupts off: who to kick on zaps. */
 void nvmm_mem_guest_enter(struct nvmm_kmachine *mach);
 void nvmm_mem_guest_exit(struct nvmm_kmachine *mach);
+int nvmm_mem_read(struct nvmm_kmachine *mach, u64 gpa, void *buf, size_t len);
+
+/* nvmm_x86_cr.c: the registers the control-register rules look at. */
+struct nvmm_x86_ctlregs {
+	u64 cr0, cr3, cr4, efer, xcr0, dr6, dr7;
+	bool cs_l, cs_d;
+};
+const struct nvmm_x86_feats *nvmm_x86_feats(struct nvmm_cpu *vcpu);
+u64 nvmm_x86_cr4_allowed(struct nvmm_cpu *vcpu);	/* NULL: the host's */
+u64 nvmm_x86_efer_allowed(struct nvmm_cpu *vcpu);
+bool nvmm_x86_xcr0_valid(u64 xcr0);
+const char *nvmm_x86_entry_invalid(const struct nvmm_x86_ctlregs *r,
+    u64 cr4_ok, u64 efer_ok);
+const char *nvmm_x86_state_invalid(struct nvmm_cpu *vcpu,
+    const struct nvmm_x86_ctlregs *r);
+bool nvmm_x86_cr4_write_ok(struct nvmm_cpu *vcpu,
+    const struct nvmm_x86_ctlregs *r, u64 val);
+bool nvmm_x86_cr0_write_ok(const struct nvmm_x86_ctlregs *r, u64 val);
+bool nvmm_x86_efer_write_ok(struct nvmm_cpu *vcpu,
+    const struct nvmm_x86_ctlregs *r, u64 val);
+
+/* nvmm_x86_fetch.c: the guest's instruction bytes at a linear address. */
+struct nvmm_x86_paging {
+	u64 cr0, cr3, cr4, efer;
+};
+/* Bytes fetched (fewer than len where a page is not mapped). */
+int nvmm_x86_fetch(struct nvmm_kmachine *mach, const struct nvmm_x86_paging *pg,
+    u64 linear, u8 *buf, unsigned int len);
+enum nvmm_x86_crw_kind { NVMM_X86_CRW_MOV, NVMM_X86_CRW_LMSW, NVMM_X86_CRW_CLTS };
+struct nvmm_x86_crw {
+	enum nvmm_x86_crw_kind kind;
+	unsigned int cr;		/* MOV: the control register */
+	unsigned int gpr;		/* MOV, LMSW: source, NVMM_X64_GPR_* */
+	unsigned int len;		/* instruction length */
+};
+/* 0; -EOPNOTSUPP for LMSW from memory; -EINVAL: not such a write. */
+int nvmm_x86_decode_crw(const u8 *b, unsigned int n, bool mode64,
+    struct nvmm_x86_crw *op);
+/* Length of prefixes + 0F op2 (no ModRM), or -EINVAL. */
+int nvmm_x86_len_0f(const u8 *b, unsigned int n, bool mode64, u8 op2);
 
 /* nvmm_x86.c */
 extern u64 nvmm_xcr0_mask;
@@ -159,7 +216,7 @@ void nvmm_svm_fini(void);
 void nvmm_svm_capability(struct nvmm_capability *cap);
 int nvmm_svm_vcpu_create(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu);
 void nvmm_svm_vcpu_destroy(struct nvmm_cpu *vcpu);
-void nvmm_svm_setstate(struct nvmm_cpu *vcpu, u64 flags);
+int nvmm_svm_setstate(struct nvmm_cpu *vcpu, u64 flags);
 void nvmm_svm_getstate(struct nvmm_cpu *vcpu, u64 flags);
 int nvmm_svm_inject(struct nvmm_cpu *vcpu);
 int nvmm_svm_run(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu,

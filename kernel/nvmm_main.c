@@ -432,14 +432,14 @@ ioc_vcpu_state(struct nvmm_owner *owner, void __user *uarg, bool set)
 		return err;
 	flags = READ_ONCE(vcpu->comm->state_wanted) & NVMM_X64_STATE_ALL;
 	if (set) {
-		nvmm_svm_setstate(vcpu, flags);
+		err = nvmm_svm_setstate(vcpu, flags);
 	} else {
 		nvmm_svm_getstate(vcpu, flags);
 		vcpu->comm->state_cached |= flags;
 	}
 	vcpu->comm->state_wanted = 0;
 	vcpu_put(mach, vcpu);
-	return 0;
+	return err;
 }
 
 static int
@@ -489,7 +489,12 @@ ioc_vcpu_run(struct nvmm_owner *owner, void __user *uarg)
 	/* Commit what the library changed, then the event. */
 	commit = READ_ONCE(comm->state_commit) & NVMM_X64_STATE_ALL;
 	comm->state_commit = 0;
-	nvmm_svm_setstate(vcpu, commit);
+	err = nvmm_svm_setstate(vcpu, commit);
+	if (err) {
+		/* Refused: still pending, for the program to correct. */
+		comm->state_commit = commit;
+		goto out;
+	}
 	comm->state_cached = 0;
 	if (READ_ONCE(comm->event_commit)) {
 		struct nvmm_x86_event ev = comm->event;

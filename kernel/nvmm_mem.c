@@ -23,6 +23,7 @@
 #include <linux/smp.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 #include <asm/io.h>
 #include <asm/processor.h>
 #include <asm/special_insns.h>
@@ -655,4 +656,30 @@ out:
 		if (pool[i] != NULL)
 			free_page((unsigned long)pool[i]);
 	return ret;
+}
+
+/*
+ * Copy `len` bytes of guest-physical memory at `gpa` (within one page) into
+ * buf, for the few instructions the kernel decodes. 0, or 1 when gpa is not
+ * guest RAM, or -EFAULT. The VCPU's thread runs in the owner's mm.
+ */
+int
+nvmm_mem_read(struct nvmm_kmachine *mach, u64 gpa, void *buf, size_t len)
+{
+	const struct nvmm_gseg *s;
+	u64 hva;
+
+	if (len > PAGE_SIZE - (gpa & ~PAGE_MASK))
+		return -EINVAL;
+	spin_lock(&mach->mmu_lock);
+	s = gseg_find(mach, gpa);
+	if (s == NULL || !(s->prot & PROT_READ) || gpa + len > s->gpa + s->size) {
+		spin_unlock(&mach->mmu_lock);
+		return 1;
+	}
+	hva = s->hva + (gpa - s->gpa);
+	spin_unlock(&mach->mmu_lock);
+	if (copy_from_user(buf, u64_to_user_ptr(hva), len))
+		return -EFAULT;
+	return 0;
 }

@@ -22,34 +22,32 @@
 #include <asm/fpu/xcr.h>
 #include <asm/hw_breakpoint.h>
 #include <asm/msr.h>
+#include <asm/nospec-branch.h>
 #include <asm/processor.h>
 #include <asm/svm.h>
 #include <asm/special_insns.h>
 #include <asm/tlbflush.h>
 
-#include "nvmm_kern.h"
+#include "nvmm_svm.h"
 
 void nvmm_svm_vmrun(u64 vmcb_pa, u64 *gprs, u64 host_pa);
-
-#define SVM_FEAT_NPT		(1U << 0)
-#define SVM_FEAT_NRIPS		(1U << 3)
-#define SVM_FEAT_FLUSHBYASID	(1U << 6)
-#define SVM_FEAT_DECODEASSIST	(1U << 7)
 
 #define MSRPM_ORDER	1
 #define IOPM_ORDER	2
 
-#define EXIT_CONTINUE	0
-#define EXIT_USER	1
+#define DR7_ARMED	0xFFUL		/* L0-3, G0-3 */
 
 struct svm_pcpu {
 	struct page *hsave;	/* VM_HSAVE_PA area */
 	struct page *hostvmcb;	/* host state of VMSAVE/VMLOAD */
+	u64 host_tsc_aux;	/* this CPU's (node, cpu) for RDTSCP/RDPID */
+	u64 last_domain;	/* machine whose guest ran here last */
 	bool enabled;
 };
 
 static DEFINE_PER_CPU(struct svm_pcpu, svm_pcpu);
-static u32 svm_features;
+static atomic64_t ibpb_domains = ATOMIC64_INIT(0);
+u32 svm_features;
 static u32 svm_nasid;
 static void *svm_msrpm;
 static void *svm_iopm;
@@ -57,6 +55,9 @@ static unsigned long *asid_map;
 static DEFINE_SPINLOCK(asid_lock);
 static u64 host_xcr0;
 static bool host_xsave;
+static bool host_pku;		/* PKRU in use by the host: switch it */
+static bool host_tsc_aux;	/* the CPU has TSC_AUX (RDTSCP or RDPID) */
+static u64 host_cr4_ok, host_efer_ok;	/* what a VM entry accepts */
 
 /* ------------------------------------------------------------------------ */
 /* Detection and per-CPU setup                                               */
@@ -122,6 +123,8 @@ svm_cpu_enable(struct svm_pcpu *pc)
 		return;
 	wrmsrl(MSR_EFER, efer | EFER_SVME);
 	wrmsrl(MSR_VM_HSAVE_PA, page_to_phys(pc->hsave));
+	if (host_tsc_aux)
+		rdmsrl(MSR_TSC_AUX, pc->host_tsc_aux);
 	pc->enabled = true;
 }
 
@@ -214,6 +217,11 @@ nvmm_svm_init(void)
 
 	host_xsave = boot_cpu_has(X86_FEATURE_OSXSAVE);
 	host_xcr0 = host_xsave ? xgetbv(0) : 0;
+	host_pku = boot_cpu_has(X86_FEATURE_OSPKE);
+	host_tsc_aux = boot_cpu_has(X86_FEATURE_RDTSCP) ||
+	    boot_cpu_has(X86_FEATURE_RDPID);
+	host_cr4_ok = nvmm_x86_cr4_allowed(NULL);
+	host_efer_ok = nvmm_x86_efer_allowed(NULL) | EFER_SVME;
 	nvmm_mem_global_init();
 
 	pr_info("nvmm: AMD SVM: %u ASIDs, NPT %d levels, NRIP save %s, decode assists %s\n",
@@ -256,24 +264,6 @@ nvmm_svm_capability(struct nvmm_capability *cap)
 /* ------------------------------------------------------------------------ */
 /* VCPUs                                                                     */
 
-static inline struct vmcb *
-to_vmcb(struct nvmm_cpu *vcpu)
-{
-	return vcpu->vmcb;
-}
-
-static inline void
-icpt_set(struct vmcb *vmcb, unsigned int bit)
-{
-	vmcb->control.intercepts[bit / 32] |= 1U << (bit % 32);
-}
-
-static inline void
-icpt_clr(struct vmcb *vmcb, unsigned int bit)
-{
-	vmcb->control.intercepts[bit / 32] &= ~(1U << (bit % 32));
-}
-
 /*
  * The instruction at RIP is complete (done by this module, or by the program
  * that moved RIP): the guest goes on at npc, outside any interrupt shadow.
@@ -284,13 +274,48 @@ icpt_clr(struct vmcb *vmcb, unsigned int bit)
  * next VMRUN loads it back, for whatever instruction is at RIP by then.
  * Every place that moves RIP past an instruction comes through here.
  */
-static void
+void
 svm_insn_done(struct nvmm_cpu *vcpu, u64 npc)
 {
 	struct vmcb *vmcb = to_vmcb(vcpu);
 
 	vmcb->save.rip = npc;
 	vmcb->control.int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
+}
+
+/* General register `gpr` (NVMM_X64_GPR_* = x86 encoding order). */
+u64
+svm_gpr(struct nvmm_cpu *vcpu, unsigned int gpr)
+{
+	if (gpr == NVMM_X64_GPR_RAX)
+		return to_vmcb(vcpu)->save.rax;
+	if (gpr == NVMM_X64_GPR_RSP)
+		return to_vmcb(vcpu)->save.rsp;
+	return vcpu->gprs[gpr & 15];
+}
+
+/* 64-bit code: long mode and CS.L. */
+bool
+svm_mode64(struct vmcb *vmcb)
+{
+	return (vmcb->save.efer & EFER_LMA) &&
+	    (vmcb->save.cs.attrib & SVM_SELECTOR_L_MASK);
+}
+
+/* The guest's instruction bytes at CS:RIP: how many could be read. */
+int
+svm_fetch(struct nvmm_cpu *vcpu, u8 *buf, unsigned int len)
+{
+	struct vmcb *vmcb = to_vmcb(vcpu);
+	struct nvmm_x86_paging pg = {
+		.cr0 = vmcb->save.cr0, .cr3 = vmcb->save.cr3,
+		.cr4 = vmcb->save.cr4, .efer = vmcb->save.efer,
+	};
+	u64 lin = vmcb->save.rip;
+
+	if (!svm_mode64(vmcb))
+		lin = (u32)(lin + vmcb->save.cs.base);
+	return nvmm_x86_fetch(vcpu->mach, &pg, lin, buf, len);
 }
 
 static u32
@@ -318,8 +343,12 @@ asid_free(u32 asid)
 	spin_unlock(&asid_lock);
 }
 
-int
-nvmm_svm_vcpu_create(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu)
+/*
+ * A VMCB as at VCPU creation: the control area, and a save area that only
+ * setstate fills. Also after a SHUTDOWN, which leaves the VMCB undefined.
+ */
+static void
+vmcb_init(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu)
 {
 	static const unsigned int icpts[] = {
 		INTERCEPT_INTR, INTERCEPT_NMI, INTERCEPT_SMI, INTERCEPT_RDPMC,
@@ -332,21 +361,20 @@ nvmm_svm_vcpu_create(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu)
 		INTERCEPT_XSETBV, INTERCEPT_RDPRU, INTERCEPT_INVLPGB,
 		INTERCEPT_INVLPGB_ILLEGAL, INTERCEPT_INVPCID,
 		INTERCEPT_MCOMMIT, INTERCEPT_TLBSYNC,
+		/* Checked against the guest's CPUID (nvmm_svm_cr.c). */
+		INTERCEPT_CR4_WRITE, INTERCEPT_SELECTIVE_CR0,
+		/* Caches are the host's: a no-op (WBNOINVD exits here too). */
+		INTERCEPT_WBINVD,
+		INTERCEPT_ICEBP,
 	};
-	struct vmcb *vmcb;
+	struct vmcb *vmcb = to_vmcb(vcpu);
 	unsigned int i;
 
-	vmcb = (struct vmcb *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-	if (vmcb == NULL)
-		return -ENOMEM;
-	vcpu->vmcb = vmcb;
-	vcpu->vmcb_pa = __pa(vmcb);
-	vcpu->asid = asid_alloc();
-	vcpu->last_hcpu = -1;
-	vcpu->tlb_flush = true;
-
+	memset(vmcb, 0, PAGE_SIZE);
 	for (i = 0; i < ARRAY_SIZE(icpts); i++)
 		icpt_set(vmcb, icpts[i]);
+	vmcb->control.intercepts[INTERCEPT_EXCEPTION_OFFSET / 32] =
+	    SVM_EXCP_INTERCEPTS;
 	vmcb->control.iopm_base_pa = __pa(svm_iopm);
 	vmcb->control.msrpm_base_pa = __pa(svm_msrpm);
 	vmcb->control.asid = vcpu->asid ? vcpu->asid : svm_nasid - 1;
@@ -355,7 +383,33 @@ nvmm_svm_vcpu_create(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu)
 	vmcb->control.nested_cr3 = nvmm_npt_root_pa(mach);
 	vmcb->save.efer = EFER_SVME;
 	vmcb->save.g_pat = 0x0007040600070406ULL;
+	vcpu->tlb_flush = true;
+	vcpu->int_window = vcpu->nmi_window = false;
+	vcpu->reinject = vcpu->iret_step = vcpu->held = false;
 	vcpu->xcr0 = 1;
+	vcpu->pkru = 0;
+	vcpu->tsc_aux = 0;
+}
+
+int
+nvmm_svm_vcpu_create(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu)
+{
+	struct vmcb *vmcb;
+
+	vmcb = (struct vmcb *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	if (vmcb == NULL)
+		return -ENOMEM;
+	vcpu->vmcb = vmcb;
+	vcpu->vmcb_pa = __pa(vmcb);
+	vcpu->asid = asid_alloc();
+	vcpu->last_hcpu = -1;
+	/*
+	 * Under the machine's lock for writing. A new machine (its slot may
+	 * be an old one's) starts without VCPUs: a fresh id, never reused.
+	 */
+	if (mach->nvcpus == 0)
+		mach->ibpb_domain = atomic64_inc_return(&ibpb_domains);
+	vmcb_init(mach, vcpu);
 	return 0;
 }
 
@@ -388,14 +442,18 @@ vmcb_seg(struct vmcb *vmcb, int i)
 	}
 }
 
-static void
-int_window_arm(struct nvmm_cpu *vcpu, bool on)
+/*
+ * The program's interrupt window (`on`); the VINTR exit stays armed while
+ * an interrupt of the program is held (nvmm_svm_event.c).
+ */
+void
+svm_int_window_arm(struct nvmm_cpu *vcpu, bool on)
 {
 	struct vmcb *vmcb = to_vmcb(vcpu);
 	const u32 bits = V_IRQ_MASK | V_IGN_TPR_MASK | V_INTR_PRIO_MASK;
 
 	vcpu->int_window = on;
-	if (on) {
+	if (on || vcpu->held) {
 		vmcb->control.int_ctl |= bits;
 		icpt_set(vmcb, INTERCEPT_VINTR);
 	} else {
@@ -404,25 +462,60 @@ int_window_arm(struct nvmm_cpu *vcpu, bool on)
 	}
 }
 
-static void
-nmi_window_arm(struct nvmm_cpu *vcpu, bool on)
+/*
+ * The control registers `flags` would give the VCPU, checked as a whole:
+ * NULL, or the rule the state breaks.
+ */
+static const char *
+state_check(struct nvmm_cpu *vcpu, u64 flags)
 {
-	vcpu->nmi_window = on;
-	if (on)
-		icpt_set(to_vmcb(vcpu), INTERCEPT_IRET);
-	else
-		icpt_clr(to_vmcb(vcpu), INTERCEPT_IRET);
+	const struct nvmm_x64_state *st = &vcpu->comm->state;
+	struct nvmm_x86_ctlregs r;
+
+	if (!(flags & (NVMM_X64_STATE_CRS | NVMM_X64_STATE_MSRS |
+	    NVMM_X64_STATE_SEGS | NVMM_X64_STATE_DRS)))
+		return NULL;
+	svm_ctlregs(vcpu, &r);
+	if (flags & NVMM_X64_STATE_CRS) {
+		r.cr0 = READ_ONCE(st->crs[NVMM_X64_CR_CR0]);
+		r.cr3 = READ_ONCE(st->crs[NVMM_X64_CR_CR3]);
+		r.cr4 = READ_ONCE(st->crs[NVMM_X64_CR_CR4]);
+		r.xcr0 = READ_ONCE(st->crs[NVMM_X64_CR_XCR0]);
+	}
+	if (flags & NVMM_X64_STATE_MSRS)
+		r.efer = READ_ONCE(st->msrs[NVMM_X64_MSR_EFER]);
+	if (flags & NVMM_X64_STATE_SEGS) {
+		struct nvmm_x64_state_seg cs = st->segs[NVMM_X64_SEG_CS];
+
+		r.cs_l = cs.attrib.l;
+		r.cs_d = cs.attrib.def;
+	}
+	if (flags & NVMM_X64_STATE_DRS) {
+		r.dr6 = READ_ONCE(st->drs[NVMM_X64_DR_DR6]);
+		r.dr7 = READ_ONCE(st->drs[NVMM_X64_DR_DR7]);
+	}
+	return nvmm_x86_state_invalid(vcpu, &r);
 }
 
-#define EFER_ALLOWED (EFER_SCE | EFER_LME | EFER_LMA | EFER_NX | EFER_FFXSR)
-
-/* comm->state -> VMCB, for the components in `flags`. */
-void
+/*
+ * comm->state -> VMCB, for the components in `flags`. -EINVAL, and nothing
+ * loaded, for a state the guest's CPU could not be in (the kernel log says
+ * which rule).
+ */
+int
 nvmm_svm_setstate(struct nvmm_cpu *vcpu, u64 flags)
 {
 	struct nvmm_x64_state *st = &vcpu->comm->state;
 	struct vmcb *vmcb = to_vmcb(vcpu);
+	const char *bad;
 	int i;
+
+	bad = state_check(vcpu, flags);
+	if (bad != NULL) {
+		pr_info_ratelimited("nvmm: pid %d VCPU %u: setstate refused: %s\n",
+		    current->pid, vcpu->cpuid, bad);
+		return -EINVAL;
+	}
 
 	if (flags & NVMM_X64_STATE_SEGS) {
 		for (i = 0; i < NVMM_X64_NSEG; i++) {
@@ -445,6 +538,10 @@ nvmm_svm_setstate(struct nvmm_cpu *vcpu, u64 flags)
 		vmcb->save.rax = vcpu->gprs[NVMM_X64_GPR_RAX];
 		vmcb->save.rsp = vcpu->gprs[NVMM_X64_GPR_RSP];
 		vmcb->save.rflags = READ_ONCE(st->gprs[NVMM_X64_GPR_RFLAGS]) | 2;
+		if (vcpu->iret_step) {
+			vcpu->iret_step_tf = vmcb->save.rflags & X86_RFLAGS_TF;
+			vmcb->save.rflags |= X86_RFLAGS_TF;
+		}
 		/*
 		 * A program that moves RIP has done (e.g. RIP = npc of an
 		 * RDMSR, IO or MEMORY exit) or dropped the instruction there,
@@ -463,7 +560,7 @@ nvmm_svm_setstate(struct nvmm_cpu *vcpu, u64 flags)
 		vmcb->save.cr4 = READ_ONCE(st->crs[NVMM_X64_CR_CR4]);
 		vmcb->control.int_ctl = (vmcb->control.int_ctl & ~V_TPR_MASK) |
 		    (READ_ONCE(st->crs[NVMM_X64_CR_CR8]) & V_TPR_MASK);
-		vcpu->xcr0 = (xcr0 & nvmm_xcr0_mask) | 1;
+		vcpu->xcr0 = xcr0;
 		vcpu->tlb_flush = true;
 	}
 	if (flags & NVMM_X64_STATE_DRS) {
@@ -475,8 +572,8 @@ nvmm_svm_setstate(struct nvmm_cpu *vcpu, u64 flags)
 	if (flags & NVMM_X64_STATE_MSRS) {
 		u64 pat = READ_ONCE(st->msrs[NVMM_X64_MSR_PAT]);
 
-		vmcb->save.efer = (READ_ONCE(st->msrs[NVMM_X64_MSR_EFER]) &
-		    EFER_ALLOWED) | EFER_SVME;
+		vmcb->save.efer = READ_ONCE(st->msrs[NVMM_X64_MSR_EFER]) |
+		    EFER_SVME;
 		vmcb->save.star = READ_ONCE(st->msrs[NVMM_X64_MSR_STAR]);
 		vmcb->save.lstar = READ_ONCE(st->msrs[NVMM_X64_MSR_LSTAR]);
 		vmcb->save.cstar = READ_ONCE(st->msrs[NVMM_X64_MSR_CSTAR]);
@@ -500,14 +597,17 @@ nvmm_svm_setstate(struct nvmm_cpu *vcpu, u64 flags)
 
 		vmcb->control.int_state = intr.int_shadow ?
 		    SVM_INTERRUPT_SHADOW_MASK : 0;
-		int_window_arm(vcpu, intr.int_window_exiting);
-		nmi_window_arm(vcpu, intr.nmi_window_exiting);
+		svm_int_window_arm(vcpu, intr.int_window_exiting);
+		svm_nmi_window_arm(vcpu, intr.nmi_window_exiting);
+		if (!intr.nmi_window_exiting)
+			svm_iret_step_cancel(vcpu);
 	}
 	if (flags & NVMM_X64_STATE_FPU) {
 		memcpy(&vcpu->gfpu, &st->fpu, sizeof(vcpu->gfpu));
 		vcpu->gfpu.fx_mxcsr &= nvmm_mxcsr_mask;
 		vcpu->gfpu.fx_mxcsr_mask = 0;
 	}
+	return 0;
 }
 
 /* VMCB -> comm->state, for the components in `flags`. */
@@ -539,7 +639,7 @@ nvmm_svm_getstate(struct nvmm_cpu *vcpu, u64 flags)
 		st->gprs[NVMM_X64_GPR_RAX] = vmcb->save.rax;
 		st->gprs[NVMM_X64_GPR_RSP] = vmcb->save.rsp;
 		st->gprs[NVMM_X64_GPR_RIP] = vmcb->save.rip;
-		st->gprs[NVMM_X64_GPR_RFLAGS] = vmcb->save.rflags;
+		st->gprs[NVMM_X64_GPR_RFLAGS] = svm_rflags_shown(vcpu);
 	}
 	if (flags & NVMM_X64_STATE_CRS) {
 		st->crs[NVMM_X64_CR_CR0] = vmcb->save.cr0;
@@ -576,7 +676,7 @@ nvmm_svm_getstate(struct nvmm_cpu *vcpu, u64 flags)
 		    SVM_INTERRUPT_SHADOW_MASK);
 		intr.int_window_exiting = vcpu->int_window;
 		intr.nmi_window_exiting = vcpu->nmi_window;
-		intr.evt_pending = vcpu->reinject;
+		intr.evt_pending = vcpu->reinject || vcpu->held;
 		st->intr = intr;
 	}
 	if (flags & NVMM_X64_STATE_FPU) {
@@ -585,54 +685,11 @@ nvmm_svm_getstate(struct nvmm_cpu *vcpu, u64 flags)
 	}
 }
 
-/* Arm comm->event for the next VMRUN; validated by the caller. */
-int
-nvmm_svm_inject(struct nvmm_cpu *vcpu)
-{
-	const struct nvmm_x86_event *ev = &vcpu->comm->event;
-	struct vmcb *vmcb = to_vmcb(vcpu);
-	u8 v = READ_ONCE(ev->vector);
-	u32 type = READ_ONCE(ev->type);
-	u32 inj;
-
-	if (type == NVMM_VCPU_EVENT_INTR) {
-		inj = v | (v == 2 ? SVM_EVTINJ_TYPE_NMI : SVM_EVTINJ_TYPE_INTR);
-		vmcb->control.event_inj_err = 0;
-		/* NMIs are blocked until the handler's IRET: report it. */
-		if (v == 2)
-			nmi_window_arm(vcpu, true);
-	} else if (type == NVMM_VCPU_EVENT_EXCP && v < 32 && v != 0 &&
-	    v != 2 && v != 3) {
-		inj = v | SVM_EVTINJ_TYPE_EXEPT;
-		if (v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 30) {
-			inj |= SVM_EVTINJ_VALID_ERR;
-			vmcb->control.event_inj_err =
-			    (u32)READ_ONCE(ev->u.excp.error);
-		}
-	} else {
-		return -EINVAL;
-	}
-	vmcb->control.event_inj = inj | SVM_EVTINJ_VALID;
-	/* This event replaces one the last exit interrupted. */
-	vcpu->reinject = false;
-	return 0;
-}
-
-static void
-inject_exception(struct nvmm_cpu *vcpu, u8 vector, bool has_err, u32 err)
-{
-	struct vmcb *vmcb = to_vmcb(vcpu);
-
-	vmcb->control.event_inj = vector | SVM_EVTINJ_TYPE_EXEPT |
-	    SVM_EVTINJ_VALID | (has_err ? SVM_EVTINJ_VALID_ERR : 0);
-	vmcb->control.event_inj_err = err;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Run                                                                       */
 
-static u64
-next_rip(struct nvmm_cpu *vcpu, unsigned int len)
+u64
+svm_next_rip(struct nvmm_cpu *vcpu, unsigned int len)
 {
 	struct vmcb *vmcb = to_vmcb(vcpu);
 
@@ -648,10 +705,21 @@ svm_world_switch(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu)
 	struct svm_pcpu *pc = this_cpu_ptr(&svm_pcpu);
 	struct vmcb *vmcb = to_vmcb(vcpu);
 	int cpu = smp_processor_id();
-	unsigned long hdr[4];
+	unsigned long hdr[4], hdr7;
+	u32 host_pkru = 0, entry_inj;
 	u64 gen;
 
 	svm_cpu_enable(pc);
+	/*
+	 * Another machine's guest ran on this CPU last: no branch target it
+	 * trained may steer this one (IBPB, where the host uses IBPB; not
+	 * needed where the host issues one at every VM exit).
+	 */
+	if (pc->last_domain != mach->ibpb_domain) {
+		pc->last_domain = mach->ibpb_domain;
+		if (!cpu_feature_enabled(X86_FEATURE_IBPB_ON_VMEXIT))
+			indirect_branch_prediction_barrier();
+	}
 	if (vcpu->last_hcpu != cpu) {
 		vcpu->last_hcpu = cpu;
 		vcpu->tlb_flush = true;
@@ -671,12 +739,13 @@ svm_world_switch(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu)
 	vmcb->control.clean = 0;
 	vmcb->control.next_rip = 0;
 
-	if (vcpu->reinject && !(vmcb->control.event_inj & SVM_EVTINJ_VALID)) {
-		vmcb->control.event_inj = (u32)vcpu->reinject_info;
-		vmcb->control.event_inj_err = (u32)(vcpu->reinject_info >> 32);
-	}
-	vcpu->reinject = false;
+	svm_event_entry(vcpu);
+	entry_inj = vmcb->control.event_inj;
 
+	/* No host breakpoint may stay armed on the guest's DR0-3. */
+	get_debugreg(hdr7, 7);
+	if (hdr7 & DR7_ARMED)
+		set_debugreg(0, 7);
 	get_debugreg(hdr[0], 0);
 	get_debugreg(hdr[1], 1);
 	get_debugreg(hdr[2], 2);
@@ -686,18 +755,54 @@ svm_world_switch(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu)
 	set_debugreg(vcpu->drs[2], 2);
 	set_debugreg(vcpu->drs[3], 3);
 
+	/*
+	 * AMD CPUs before Zen 2 (X86_BUG_FXSAVE_LEAK) save and restore the
+	 * x87 FIP/FDP/FOP only with an exception pending: without this, the
+	 * guest would read the host's or another guest's last ones. Load
+	 * defined values first, as the kernel does for its own tasks.
+	 */
+	if (static_cpu_has_bug(X86_BUG_FXSAVE_LEAK))
+		asm volatile("fnclex; emms; fildl %0" : : "m"(vcpu->gfpu));
 	asm volatile("fxrstor64 %0" : : "m"(vcpu->gfpu));
 	if (host_xsave && vcpu->xcr0 != host_xcr0)
 		xsetbv(0, vcpu->xcr0);
+	/*
+	 * PKRU is not in the FPU state the kernel restores on the way back
+	 * to user mode: switch it here (the guest has it with CR4.PKE).
+	 */
+	if (host_pku) {
+		host_pkru = rdpkru();
+		if ((vmcb->save.cr4 & X86_CR4_PKE) && vcpu->pkru != host_pkru)
+			wrpkru(vcpu->pkru);
+	}
+	if (host_tsc_aux && vcpu->tsc_aux != pc->host_tsc_aux)
+		wrmsrl(MSR_TSC_AUX, vcpu->tsc_aux);
 
 	nvmm_svm_vmrun(vcpu->vmcb_pa, vcpu->gprs, page_to_phys(pc->hostvmcb));
 
+	if (host_tsc_aux && vcpu->tsc_aux != pc->host_tsc_aux)
+		wrmsrl(MSR_TSC_AUX, pc->host_tsc_aux);
+	/* VMSCAPE: the VMM in user mode must not see the guest's training. */
+	if (cpu_feature_enabled(X86_FEATURE_IBPB_EXIT_TO_USER))
+		this_cpu_write(x86_ibpb_exit_to_user, true);
+	if (host_pku) {
+		u32 g = rdpkru();
+
+		if (vmcb->save.cr4 & X86_CR4_PKE)
+			vcpu->pkru = g;
+		if (g != host_pkru)
+			wrpkru(host_pkru);
+	}
 	if (host_xsave) {
-		/* Where XSETBV does not exit (QEMU TCG), the guest wrote it. */
+		/*
+		 * Where XSETBV does not exit (QEMU TCG), the guest wrote it;
+		 * keep what setstate would accept back.
+		 */
 		u64 g = xgetbv(0);
 
 		if (g != vcpu->xcr0)
-			vcpu->xcr0 = g;
+			vcpu->xcr0 = nvmm_x86_xcr0_valid(g) ? g :
+			    (g & nvmm_xcr0_mask) | 1;
 		if (g != host_xcr0)
 			xsetbv(0, host_xcr0);
 	}
@@ -712,18 +817,14 @@ svm_world_switch(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu)
 	set_debugreg(hdr[2], 2);
 	set_debugreg(hdr[3], 3);
 	set_debugreg(DR6_RESERVED, 6);
+	if (hdr7 & DR7_ARMED)
+		set_debugreg(hdr7, 7);
 	if (hw_breakpoint_active())
 		hw_breakpoint_restore();
 
 	vcpu->tlb_flush = false;
 	vmcb->control.tlb_ctl = TLB_CONTROL_DO_NOTHING;
-	vmcb->control.event_inj = 0;
-	vmcb->control.event_inj_err = 0;
-	if (vmcb->control.exit_int_info & SVM_EXITINTINFO_VALID) {
-		vcpu->reinject = true;
-		vcpu->reinject_info = vmcb->control.exit_int_info |
-		    ((u64)vmcb->control.exit_int_info_err << 32);
-	}
+	svm_event_exit(vcpu, entry_inj);
 }
 
 static void
@@ -746,14 +847,14 @@ exit_cpuid(struct nvmm_cpu *vcpu, struct nvmm_x86_exit *exit)
 	    (u32)vcpu->gprs[NVMM_X64_GPR_RCX], vmcb->save.cr4, r, &user);
 	if (user) {
 		exit->reason = NVMM_VCPU_EXIT_CPUID;
-		exit->u.insn.npc = next_rip(vcpu, 2);
+		exit->u.insn.npc = svm_next_rip(vcpu, 2);
 		return EXIT_USER;
 	}
 	set_gpr32(vcpu, NVMM_X64_GPR_RAX, r[0]);
 	set_gpr32(vcpu, NVMM_X64_GPR_RBX, r[1]);
 	set_gpr32(vcpu, NVMM_X64_GPR_RCX, r[2]);
 	set_gpr32(vcpu, NVMM_X64_GPR_RDX, r[3]);
-	svm_insn_done(vcpu, next_rip(vcpu, 2));
+	svm_insn_done(vcpu, svm_next_rip(vcpu, 2));
 	return EXIT_CONTINUE;
 }
 
@@ -790,6 +891,14 @@ exit_io(struct nvmm_cpu *vcpu, struct nvmm_x86_exit *exit)
 	return EXIT_USER;
 }
 
+static bool
+tsc_aux_exposed(struct nvmm_cpu *vcpu)
+{
+	const struct nvmm_x86_feats *f = nvmm_x86_feats(vcpu);
+
+	return f->rdtscp || f->rdpid;
+}
+
 static int
 exit_msr(struct nvmm_cpu *vcpu, struct nvmm_x86_exit *exit)
 {
@@ -805,20 +914,27 @@ exit_msr(struct nvmm_cpu *vcpu, struct nvmm_x86_exit *exit)
 	case MSR_EFER:
 		if (!wr) {
 			rval = vmcb->save.efer & ~EFER_SVME;
-		} else if (val & ~(u64)EFER_ALLOWED) {
-			inject_exception(vcpu, 13, true, 0);
+		} else if (svm_wrmsr_efer(vcpu, val)) {
+			svm_inject_exception(vcpu, 13, true, 0);
 			return EXIT_CONTINUE;
-		} else {
-			vmcb->save.efer = (val & ~(u64)EFER_LMA) |
-			    (vmcb->save.efer & EFER_LMA) | EFER_SVME;
-			vcpu->tlb_flush = true;
 		}
+		break;
+	case MSR_TSC_AUX:
+		/* As on a CPU: there with RDTSCP or RDPID, bits 63:32 zero. */
+		if (!tsc_aux_exposed(vcpu) || (wr && (val >> 32))) {
+			svm_inject_exception(vcpu, 13, true, 0);
+			return EXIT_CONTINUE;
+		}
+		if (wr)
+			vcpu->tsc_aux = val;
+		else
+			rval = vcpu->tsc_aux;
 		break;
 	case MSR_IA32_CR_PAT:
 		if (!wr) {
 			rval = vmcb->save.g_pat;
 		} else if (!nvmm_x86_pat_valid(val)) {
-			inject_exception(vcpu, 13, true, 0);
+			svm_inject_exception(vcpu, 13, true, 0);
 			return EXIT_CONTINUE;
 		} else {
 			vmcb->save.g_pat = val;
@@ -837,7 +953,7 @@ exit_msr(struct nvmm_cpu *vcpu, struct nvmm_x86_exit *exit)
 		else
 			v = nvmm_x86_msr_rdmsr(&vcpu->msrs, msr, &rval);
 		if (v == NVMM_X86_MSR_GP) {
-			inject_exception(vcpu, 13, true, 0);
+			svm_inject_exception(vcpu, 13, true, 0);
 			return EXIT_CONTINUE;
 		}
 		if (v == NVMM_X86_MSR_EXIT)
@@ -848,7 +964,7 @@ exit_msr(struct nvmm_cpu *vcpu, struct nvmm_x86_exit *exit)
 		vmcb->save.rax = rval & 0xFFFFFFFFULL;
 		vcpu->gprs[NVMM_X64_GPR_RDX] = rval >> 32;
 	}
-	svm_insn_done(vcpu, next_rip(vcpu, 2));
+	svm_insn_done(vcpu, svm_next_rip(vcpu, 2));
 	return EXIT_CONTINUE;
 
 user:
@@ -857,11 +973,11 @@ user:
 		exit->reason = NVMM_VCPU_EXIT_WRMSR;
 		exit->u.wrmsr.msr = msr;
 		exit->u.wrmsr.val = val;
-		exit->u.wrmsr.npc = next_rip(vcpu, 2);
+		exit->u.wrmsr.npc = svm_next_rip(vcpu, 2);
 	} else {
 		exit->reason = NVMM_VCPU_EXIT_RDMSR;
 		exit->u.rdmsr.msr = msr;
-		exit->u.rdmsr.npc = next_rip(vcpu, 2);
+		exit->u.rdmsr.npc = svm_next_rip(vcpu, 2);
 	}
 	return EXIT_USER;
 }
@@ -873,13 +989,17 @@ exit_xsetbv(struct nvmm_cpu *vcpu)
 	u64 val = (vmcb->save.rax & 0xFFFFFFFFULL) |
 	    (vcpu->gprs[NVMM_X64_GPR_RDX] << 32);
 
+	if (!(vmcb->save.cr4 & X86_CR4_OSXSAVE)) {
+		svm_inject_exception(vcpu, 6, false, 0);
+		return EXIT_CONTINUE;
+	}
 	if ((u32)vcpu->gprs[NVMM_X64_GPR_RCX] != 0 || vmcb->save.cpl != 0 ||
-	    !(val & 1) || (val & ~nvmm_xcr0_mask) != 0) {
-		inject_exception(vcpu, 13, true, 0);
+	    !nvmm_x86_xcr0_valid(val)) {
+		svm_inject_exception(vcpu, 13, true, 0);
 		return EXIT_CONTINUE;
 	}
 	vcpu->xcr0 = val;
-	svm_insn_done(vcpu, next_rip(vcpu, 3));
+	svm_insn_done(vcpu, svm_next_rip(vcpu, 3));
 	return EXIT_CONTINUE;
 }
 
@@ -918,6 +1038,28 @@ exit_npf(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu,
 }
 
 static int
+exit_wbinvd(struct nvmm_cpu *vcpu, struct nvmm_x86_exit *exit)
+{
+	struct vmcb *vmcb = to_vmcb(vcpu);
+	u8 b[15];
+	int n;
+
+	if ((svm_features & SVM_FEAT_NRIPS) && vmcb->control.next_rip) {
+		svm_insn_done(vcpu, vmcb->control.next_rip);
+		return EXIT_CONTINUE;
+	}
+	n = svm_fetch(vcpu, b, sizeof(b));
+	n = nvmm_x86_len_0f(b, max(n, 0), svm_mode64(vmcb), 0x09);
+	if (n < 0) {
+		exit->reason = NVMM_VCPU_EXIT_INVALID;
+		exit->u.inv.hwcode = SVM_EXIT_WBINVD;
+		return EXIT_USER;
+	}
+	svm_insn_done(vcpu, vmcb->save.rip + n);
+	return EXIT_CONTINUE;
+}
+
+static int
 svm_handle_exit(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu,
     struct nvmm_x86_exit *exit)
 {
@@ -931,17 +1073,25 @@ svm_handle_exit(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu,
 	case SVM_EXIT_SMI:
 		return EXIT_CONTINUE;
 	case SVM_EXIT_VINTR:
-		int_window_arm(vcpu, false);
-		exit->reason = NVMM_VCPU_EXIT_INT_READY;
-		return EXIT_USER;
+		return svm_exit_vintr(vcpu, exit);
 	case SVM_EXIT_IRET:
-		nmi_window_arm(vcpu, false);
-		exit->reason = NVMM_VCPU_EXIT_NMI_READY;
-		return EXIT_USER;
+		return svm_exit_iret(vcpu);
+	case SVM_EXIT_WRITE_CR4:
+		return svm_exit_cr_write(vcpu, exit, 4);
+	case SVM_EXIT_CR0_SEL_WRITE:
+	case SVM_EXIT_WRITE_CR0:
+		return svm_exit_cr_write(vcpu, exit, 0);
+	case SVM_EXIT_EXCP_BASE ... SVM_EXIT_EXCP_BASE + 31:
+		return svm_exit_excp(vcpu, exit, code - SVM_EXIT_EXCP_BASE);
+	case SVM_EXIT_ICEBP:
+		return svm_exit_icebp(vcpu);
+	case SVM_EXIT_WBINVD:
+		/* WBINVD or WBNOINVD: the host's caches are coherent. */
+		return exit_wbinvd(vcpu, exit);
 	case SVM_EXIT_CPUID:
 		return exit_cpuid(vcpu, exit);
 	case SVM_EXIT_HLT:
-		svm_insn_done(vcpu, next_rip(vcpu, 1));
+		svm_insn_done(vcpu, svm_next_rip(vcpu, 1));
 		exit->reason = NVMM_VCPU_EXIT_HALTED;
 		return EXIT_USER;
 	case SVM_EXIT_IOIO:
@@ -953,20 +1103,27 @@ svm_handle_exit(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu,
 	case SVM_EXIT_NPF:
 		return exit_npf(mach, vcpu, exit);
 	case SVM_EXIT_SHUTDOWN:
+		/*
+		 * The VMCB is undefined after a shutdown (AMD APM vol. 2,
+		 * 15.11): start again from the creation state, as an INIT.
+		 */
+		vmcb_init(mach, vcpu);
+		nvmm_x86_reset_state(&vcpu->comm->state);
+		nvmm_svm_setstate(vcpu, NVMM_X64_STATE_ALL);
 		exit->reason = NVMM_VCPU_EXIT_SHUTDOWN;
 		return EXIT_USER;
 	case SVM_EXIT_MONITOR:
 		exit->reason = NVMM_VCPU_EXIT_MONITOR;
-		exit->u.insn.npc = next_rip(vcpu, 3);
+		exit->u.insn.npc = svm_next_rip(vcpu, 3);
 		return EXIT_USER;
 	case SVM_EXIT_MWAIT:
 	case SVM_EXIT_MWAIT_COND:
 		exit->reason = NVMM_VCPU_EXIT_MWAIT;
-		exit->u.insn.npc = next_rip(vcpu, 3);
+		exit->u.insn.npc = svm_next_rip(vcpu, 3);
 		return EXIT_USER;
 	case SVM_EXIT_INVD:
 		/* Caches are coherent with the host: nothing to do. */
-		svm_insn_done(vcpu, next_rip(vcpu, 2));
+		svm_insn_done(vcpu, svm_next_rip(vcpu, 2));
 		return EXIT_CONTINUE;
 	case SVM_EXIT_VMRUN:
 	case SVM_EXIT_VMMCALL:
@@ -985,7 +1142,7 @@ svm_handle_exit(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu,
 	case 0xA1:	/* INVLPGB, illegal */
 	case 0xA3:	/* MCOMMIT */
 	case 0xA4:	/* TLBSYNC */
-		inject_exception(vcpu, 6, false, 0);
+		svm_inject_exception(vcpu, 6, false, 0);
 		return EXIT_CONTINUE;
 	default:
 		exit->reason = NVMM_VCPU_EXIT_INVALID;
@@ -999,13 +1156,13 @@ fill_exitstate(struct nvmm_cpu *vcpu, struct nvmm_x86_exit *exit)
 {
 	struct vmcb *vmcb = to_vmcb(vcpu);
 
-	exit->exitstate.rflags = vmcb->save.rflags;
+	exit->exitstate.rflags = svm_rflags_shown(vcpu);
 	exit->exitstate.cr8 = vmcb->control.int_ctl & V_TPR_MASK;
 	exit->exitstate.int_shadow = !!(vmcb->control.int_state &
 	    SVM_INTERRUPT_SHADOW_MASK);
 	exit->exitstate.int_window_exiting = vcpu->int_window;
 	exit->exitstate.nmi_window_exiting = vcpu->nmi_window;
-	exit->exitstate.evt_pending = vcpu->reinject ||
+	exit->exitstate.evt_pending = vcpu->reinject || vcpu->held ||
 	    !!(vmcb->control.event_inj & SVM_EVTINJ_VALID);
 	exit->exitstate.rsvd = 0;
 }
@@ -1014,9 +1171,26 @@ int
 nvmm_svm_run(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu,
     struct nvmm_x86_exit *exit)
 {
+	struct nvmm_x86_ctlregs regs;
+	const char *bad;
 	int r;
 
 	memset(exit, 0, sizeof(*exit));
+	/* Never a VMRUN the CPU refuses (nothing the guest did gets here). */
+	svm_ctlregs(vcpu, &regs);
+	bad = nvmm_x86_entry_invalid(&regs, host_cr4_ok, host_efer_ok);
+	if (bad == NULL && !nvmm_x86_xcr0_valid(vcpu->xcr0))
+		bad = "XCR0 invalid";
+	if (bad != NULL) {
+		pr_info_ratelimited("nvmm: pid %d VCPU %u: run refused: %s\n",
+		    current->pid, vcpu->cpuid, bad);
+		return -EINVAL;
+	}
+	/* RDTSCP runs in the guest when its CPUID offers it (#UD else). */
+	if (nvmm_x86_feats(vcpu)->rdtscp)
+		icpt_clr(to_vmcb(vcpu), INTERCEPT_RDTSCP);
+	else
+		icpt_set(to_vmcb(vcpu), INTERCEPT_RDTSCP);
 	for (;;) {
 		if (READ_ONCE(vcpu->comm->stop)) {
 			WRITE_ONCE(vcpu->comm->stop, 0);

@@ -11,9 +11,20 @@
  * MSRs) while the guest's are loaded. GIF is clear from before the guest's
  * VMLOAD until the host's VMLOAD, so no NMI sees a guest GS base.
  * Called with interrupts disabled; returns with them disabled.
+ *
+ * Speculation: the host kernel's own mitigation choices decide, through
+ * its feature bits (patched in at module load like the kernel's):
+ * VERW before VMRUN where it clears CPU buffers for guests (TSA, MDS);
+ * after #VMEXIT and before the first RET, the return stack buffer refilled
+ * (as the host does at VM exit for Spectre v2), the return predictor
+ * untrained or flushed (Retbleed, SRSO: entry_untrain_ret,
+ * srso_alias_untrain_ret, entry_ibpb), IBPB where SRSO is mitigated by
+ * IBPB on VM exit, and the branch history cleared where the host does.
  */
 #include <linux/linkage.h>
 #include <asm/asm.h>
+#include <asm/cpufeatures.h>
+#include <asm/nospec-branch.h>
 
 #define G_RCX	8
 #define G_RDX	16
@@ -70,6 +81,7 @@ SYM_FUNC_START(nvmm_svm_vmrun)
 	mov	G_RSI(%rsi), %rsi
 
 	mov	8(%rsp), %rax
+	VM_CLEAR_CPU_BUFFERS
 	vmrun	%rax
 	/* #VMEXIT: RAX and RSP are the host's again. */
 	vmsave	%rax
@@ -92,6 +104,14 @@ SYM_FUNC_START(nvmm_svm_vmrun)
 
 	mov	(%rsp), %rax
 	vmload	%rax
+
+	/* Before any RET; RAX, RCX, RDX are free (guest values saved). */
+	FILL_RETURN_BUFFER %rax, RSB_CLEAR_LOOPS, X86_FEATURE_RSB_VMEXIT, \
+		X86_FEATURE_RSB_VMEXIT_LITE
+	UNTRAIN_RET
+	ALTERNATIVE "", "call entry_ibpb", X86_FEATURE_IBPB_ON_VMEXIT
+	CLEAR_BRANCH_HISTORY_VMEXIT
+
 	cli
 	stgi
 

@@ -233,6 +233,7 @@ nvmm_x86_conf_cpuid(struct nvmm_cpu *vcpu, const struct nvmm_vcpu_conf_cpuid *c)
 
 	if (c->mask && c->exit)
 		return -EINVAL;
+	vcpu->feats.valid = false;
 	if (c->mask && ((c->u.mask.set.eax & c->u.mask.del.eax) ||
 	    (c->u.mask.set.ebx & c->u.mask.del.ebx) ||
 	    (c->u.mask.set.ecx & c->u.mask.del.ecx) ||

@@ -266,7 +266,7 @@ static const struct {
 	{ 0x00000174, 3 },	/* SYSENTER_CS/ESP/EIP */
 	{ 0x00000277, 1 },	/* PAT */
 	{ 0xC0000080, 5 },	/* EFER STAR LSTAR CSTAR SFMASK */
-	{ 0xC0000100, 3 },	/* FS_BASE GS_BASE KERNEL_GS_BASE */
+	{ 0xC0000100, 4 },	/* FS_BASE GS_BASE KERNEL_GS_BASE TSC_AUX */
 };
 
 int

@@ -871,4 +871,236 @@ G(emul_movdqu)
 	hlt
 E(emul_movdqu)
 
+/* ------------------------------------------------------------------------ */
+/* Guest CPU rules (t_guestcpu.c).                                           */
+
+/*
+ * MOV to CR0/CR4 with the value in RAX, entered at the label: reports 0
+ * when the write went through, 0xd from the #GP handler (error code in
+ * RCX). The cpuid entry reports ECX then EBX of leaf RAX, subleaf RCX.
+ */
+G(crw64)
+	.code64
+L(crw64, cr0)
+	mov %rax, %cr0
+	jmp 1f
+L(crw64, cr4)
+	mov %rax, %cr4
+1:	xor %eax, %eax
+	REPORT
+	hlt
+L(crw64, gp)
+	pop %rcx
+	mov $0xd, %eax
+	REPORT
+	hlt
+L(crw64, cpuid)
+	cpuid
+	mov %ecx, %eax
+	REPORT
+	mov %ebx, %eax
+	REPORT
+	hlt
+E(crw64)
+
+/*
+ * Software interrupts whose delivery the host makes fault (the IDT or the
+ * stack page unmapped): the handler counts its runs in D(0) and keeps the
+ * return address it got in D(8).
+ */
+G(swint64)
+	.code64
+L(swint64, int3)
+	int3
+L(swint64, int3_next)
+	jmp 1f
+L(swint64, intn)
+	int $33
+L(swint64, intn_next)
+1:	mov D(0), %eax
+	REPORT
+	hlt
+L(swint64, handler)
+	incl D(0)
+	mov (%rsp), %rax
+	mov %rax, D(8)
+	iretq
+E(swint64)
+
+/* An NMI handler that returns to a spin loop (IF=1 there). */
+G(nmiret64)
+	.code64
+	REPORT
+L(nmiret64, spin)
+	jmp .
+L(nmiret64, handler)
+	out %al, $PORT_HANDLER
+L(nmiret64, iret)
+	iretq
+E(nmiret64)
+
+/* PKRU: report CPUID.7.0:ECX, set CR4.PKE, WRPKRU(D(0)), report, RDPKRU. */
+G(pkru64)
+	.code64
+	mov $7, %eax
+	xor %ecx, %ecx
+	cpuid
+	mov %ecx, %eax
+	REPORT
+	mov %cr4, %rax
+	or $0x400000, %rax
+	mov %rax, %cr4
+	mov D(0), %eax
+	xor %ecx, %ecx
+	xor %edx, %edx
+	wrpkru
+	REPORT
+	xor %ecx, %ecx
+	rdpkru
+	REPORT
+	hlt
+E(pkru64)
+
+/*
+ * Single step: TF set by POPF traps after the next instruction; the #DB
+ * handler keeps DR6 in D(0) and the return address in D(8), clears TF in
+ * the frame.
+ */
+G(step64)
+	.code64
+	pushfq
+	orq $0x100, (%rsp)
+	popfq
+L(step64, stepped)
+	nop
+L(step64, after)
+	mov D(0), %rax
+	REPORT
+	hlt
+L(step64, db)
+	mov %dr6, %rax
+	mov %rax, D(0)
+	mov (%rsp), %rax
+	mov %rax, D(8)
+	andq $~0x100, 16(%rsp)
+	iretq
+E(step64)
+
+/* WBINVD and WBNOINVD, then report. */
+G(wbinvd64)
+	.code64
+	wbinvd
+	.byte 0xf3, 0x0f, 0x09		/* wbnoinvd */
+	mov $0x77, %eax
+	REPORT
+	hlt
+E(wbinvd64)
+
+
+/* UD2 with the IDT limit at 0 (set by the host): a triple fault. */
+G(tripf64)
+	.code64
+	ud2
+E(tripf64)
+
+/* TSC_AUX: WRMSR 0x1234, report RDTSCP's ECX, then RDMSR. */
+G(tscaux64)
+	.code64
+	mov $0xc0000103, %ecx
+	mov $0x1234, %eax
+	xor %edx, %edx
+	wrmsr
+	rdtscp
+	mov %ecx, %eax
+	REPORT
+	mov $0xc0000103, %ecx
+	rdmsr
+	REPORT
+	hlt
+E(tscaux64)
+
+/* ICEBP (INT1): the #DB handler keeps DR6 in D(0), the return in D(8). */
+G(icebp64)
+	.code64
+	.byte 0xf1
+L(icebp64, after)
+	mov D(0), %rax
+	REPORT
+	hlt
+L(icebp64, db)
+	mov %dr6, %rax
+	mov %rax, D(0)
+	mov (%rsp), %rax
+	mov %rax, D(8)
+	iretq
+E(icebp64)
+
+
+/*
+ * Two external interrupts (0x20, 0x21): the handlers log their vectors at
+ * D(0x10 + n) and count in D(0); the loop waits for two, bounded.
+ */
+G(twointr64)
+	.code64
+	sti
+	mov $2000000, %ecx
+1:	cmpl $2, D(0)
+	je 2f
+	dec %ecx
+	jnz 1b
+2:	mov D(0), %eax
+	REPORT
+	hlt
+L(twointr64, h20)
+	push %rax
+	mov $0x20, %al
+	jmp 3f
+L(twointr64, h21)
+	push %rax
+	mov $0x21, %al
+3:	push %rbx
+	mov D(0), %ebx
+	mov %al, D(0x10)(%rbx)
+	incl D(0)
+	pop %rbx
+	pop %rax
+	iretq
+E(twointr64)
+
+
+/*
+ * DR7.GD, then MOV to DR0: #DB (a fault) with DR6.BD; the handler keeps
+ * DR6 in D(0), DR7 in D(8) (GD must be clear there) and skips the MOV.
+ */
+G(gd64)
+	.code64
+	mov %dr7, %rax
+	or $0x2000, %rax
+	mov %rax, %dr7
+	xor %eax, %eax
+L(gd64, movdr)
+	mov %rax, %dr0
+L(gd64, after)
+	mov D(0), %rax
+	REPORT
+	hlt
+L(gd64, db)
+	mov %dr6, %rax
+	mov %rax, D(0)
+	mov %dr7, %rax
+	mov %rax, D(8)
+	movq $A(gd64, after), (%rsp)
+	iretq
+E(gd64)
+
+
+/* RDTSCP: report ECX (TSC_AUX). */
+G(rdtscp64)
+	.code64
+	rdtscp
+	mov %ecx, %eax
+	REPORT
+	hlt
+E(rdtscp64)
+
 	.section .note.GNU-stack, "", @progbits

@@ -756,6 +756,7 @@ require_mode(enum guest_mode m)
 
 static const struct test_case *const tables[] = {
 	api_cases, mem_cases, exit_cases, state_cases, event_cases, emul_cases,
+	guestcpu_cases,
 };
 
 #define FOREACH_CASE(tc)                                                     \

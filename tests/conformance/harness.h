@@ -42,6 +42,7 @@ extern const struct test_case exit_cases[];
 extern const struct test_case state_cases[];
 extern const struct test_case event_cases[];
 extern const struct test_case emul_cases[];
+extern const struct test_case guestcpu_cases[];
 
 /* ------------------------------------------------------------------------ */
 /* Verdicts.                                                                 */

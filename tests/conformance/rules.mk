@@ -7,6 +7,7 @@ CONF_SRCS := tests/conformance/harness.c tests/conformance/t_api.c \
 	tests/conformance/t_mem.c tests/conformance/t_exits.c \
 	tests/conformance/t_state.c tests/conformance/t_events.c \
 	tests/conformance/t_emul.c \
+	tests/conformance/t_guestcpu.c \
 	tests/conformance/guest.S
 CONF_HDRS := tests/conformance/harness.h tests/conformance/layout.h
 

@@ -5,7 +5,8 @@
  * open files, comm page mappings, a real-mode guest (IO, CPUID, RDMSR,
  * nested faults, MEMORY exits, HLT), the MMU notifier (MADV_DONTNEED,
  * munmap, munmap from another thread while the guest runs), the machine
- * limit (max_machines, ENOBUFS), ownership across processes and the root
+ * limit (max_machines, ENOBUFS), setstate of an impossible state (EINVAL,
+ * the rule in the kernel log), ownership across processes and the root
  * owner (write-only opens with CAP_SYS_ADMIN; nvmm_root_init). Runs in the
  * test VM, as root, with nvmm.ko loaded at its default parameters; SKIPs
  * without /dev/nvmm.
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/klog.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -393,6 +395,80 @@ test_guest(int fd)
 	CHECK("bad-event", err == -EINVAL, "err %d", err);
 	c->event_commit = false;
 	pass("bad-event");
+}
+
+/* Whether the kernel log holds `what` (the module names refused rules). */
+static bool
+klog_has(const char *what)
+{
+	static char buf[1 << 17];
+	int n = klogctl(3, buf, sizeof(buf) - 1);	/* SYSLOG_ACTION_READ_ALL */
+
+	if (n < 0)
+		return false;
+	buf[n] = 0;
+	return strstr(buf, what) != NULL;
+}
+
+/*
+ * A state no CPU could be in: SETSTATE fails with EINVAL and loads
+ * nothing; committed lazily, RUN fails with EINVAL and keeps the commit
+ * pending; the kernel log names the rule; corrected, the guest runs.
+ */
+static void
+test_setstate_refused(int fd)
+{
+	struct nvmm_ioc_machine_destroy md;
+	struct nvmm_ioc_vcpu vc;
+	struct nvmm_x86_exit e;
+	struct nvmm_comm_page *c;
+	struct vm vm;
+	uint64_t cr4;
+	int err;
+
+	CHECK("setstate-refused", vm_create(fd, &vm) == 0, "%s",
+	    strerror(errno));
+	c = vm.comm;
+	vc.machid = vm.machid;
+	vc.cpuid = 0;
+	c->state_wanted = NVMM_X64_STATE_CRS;
+	CHECK("setstate-refused", xioctl(fd, NVMM_IOC_VCPU_GETSTATE, &vc) == 0,
+	    "getstate");
+	cr4 = c->state.crs[NVMM_X64_CR_CR4];
+	c->state.crs[NVMM_X64_CR_CR4] = cr4 | (1ULL << 31);
+	c->state_wanted = NVMM_X64_STATE_CRS;
+	err = xioctl(fd, NVMM_IOC_VCPU_SETSTATE, &vc);
+	CHECK("setstate-refused", err == -EINVAL, "SETSTATE of CR4 bit 31: %d",
+	    err);
+	c->state_wanted = NVMM_X64_STATE_CRS;
+	CHECK("setstate-refused", xioctl(fd, NVMM_IOC_VCPU_GETSTATE, &vc) == 0 &&
+	    c->state.crs[NVMM_X64_CR_CR4] == cr4, "CR4 loaded anyway: 0x%llx",
+	    (unsigned long long)c->state.crs[NVMM_X64_CR_CR4]);
+	CHECK("setstate-refused", klog_has("setstate refused: CR4 has bits"),
+	    "no kernel log line naming CR4");
+	pass("setstate-refused");
+
+	c->state.crs[NVMM_X64_CR_CR0] |= 1ULL << 29;	/* NW */
+	c->state.crs[NVMM_X64_CR_CR0] &= ~(1ULL << 30);	/* without CD */
+	c->state_commit = NVMM_X64_STATE_CRS;
+	err = run(&vm, &e);
+	CHECK("run-refused", err == -EINVAL &&
+	    c->state_commit == NVMM_X64_STATE_CRS, "RUN with CR0.NW without "
+	    "CD: %d, commit 0x%llx", err, (unsigned long long)c->state_commit);
+	CHECK("run-refused", klog_has("setstate refused: CR0.NW without CR0.CD"),
+	    "no kernel log line naming CR0.NW");
+	c->state.crs[NVMM_X64_CR_CR0] = 0x60000010;
+	set_real_mode(c, GUEST_BASE);
+	err = run(&vm, &e);
+	CHECK("run-refused", err == 0 && e.reason == NVMM_VCPU_EXIT_IO &&
+	    e.u.io.port == 0x10, "corrected: err %d reason 0x%llx", err,
+	    (unsigned long long)e.reason);
+	pass("run-refused");
+	md.machid = vm.machid;
+	md.rsvd = 0;
+	xioctl(fd, NVMM_IOC_MACHINE_DESTROY, &md);
+	munmap(vm.comm, 4096);
+	munmap(vm.ram, RAM_SIZE);
 }
 
 /*
@@ -1034,6 +1110,7 @@ main(void)
 	test_limit();
 	test_validation(fd, fd2);
 	test_guest(fd);
+	test_setstate_refused(fd);
 	test_processes(fd);
 	test_munmap_running(fd);
 	test_root_owner(fd);
