@@ -69,12 +69,18 @@ nvmm_svm_inject(struct nvmm_cpu *vcpu)
 		return -EINVAL;
 	}
 	inj |= SVM_EVTINJ_VALID;
-	if (vcpu->reinject && type == NVMM_VCPU_EVENT_INTR) {
+	if ((vcpu->reinject || (vmcb->control.event_inj & SVM_EVTINJ_VALID)) &&
+	    type == NVMM_VCPU_EVENT_INTR) {
 		/*
 		 * An event whose delivery the last exit interrupted is still
-		 * in flight: it goes first, this one at the next interrupt
-		 * window after it (as a CPU takes the next interrupt).
+		 * in flight, or the last one injected has not gone in yet (the
+		 * run ended before VMRUN): it goes first, this one at the next
+		 * interrupt window after it (as a CPU takes the next
+		 * interrupt). One waits at most: the exits said "no room"
+		 * (int_window_exiting) since.
 		 */
+		if (vcpu->held)
+			return -EBUSY;
 		vcpu->held = true;
 		vcpu->held_info = inj;
 		svm_int_window_arm(vcpu, vcpu->int_window);
