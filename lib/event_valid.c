@@ -13,9 +13,12 @@ lib_event_valid(const struct nvmm_x86_event *ev)
 	case NVMM_VCPU_EVENT_INTR:
 		return true;
 	case NVMM_VCPU_EVENT_EXCP:
-		/* NMI (2) is an INTR event; #DE (0) and #BP (3) are not. */
-		return ev->vector < 32 && ev->vector != 2 &&
-		    ev->vector != 0 && ev->vector != 3;
+		/*
+		 * NMI (2) is an INTR event. #BP (3) is a trap raised by INT3,
+		 * whose frame points after the instruction: refused as an
+		 * exception. #DE (0) is a fault like #UD.
+		 */
+		return ev->vector < 32 && ev->vector != 2 && ev->vector != 3;
 	default:
 		return false;
 	}
