@@ -503,7 +503,9 @@ ioc_vcpu_run(struct nvmm_owner *owner, void __user *uarg)
 		err = nvmm_x86_event_check(&ev);
 		if (err)
 			goto out;
-		nvmm_svm_inject(vcpu, &ev);
+		err = nvmm_svm_inject(vcpu, &ev);
+		if (err)
+			goto out;
 		comm->event_commit = false;
 	}
 

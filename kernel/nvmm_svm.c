@@ -1160,10 +1160,15 @@ fill_exitstate(struct nvmm_cpu *vcpu, struct nvmm_x86_exit *exit)
 	exit->exitstate.cr8 = vmcb->control.int_ctl & V_TPR_MASK;
 	exit->exitstate.int_shadow = !!(vmcb->control.int_state &
 	    SVM_INTERRUPT_SHADOW_MASK);
-	exit->exitstate.int_window_exiting = vcpu->int_window;
 	exit->exitstate.nmi_window_exiting = vcpu->nmi_window;
 	exit->exitstate.evt_pending = vcpu->reinject || vcpu->held ||
 	    !!(vmcb->control.event_inj & SVM_EVTINJ_VALID);
+	/*
+	 * QEMU injects only while this is 0: an event still to go in leaves
+	 * no room for another (it would ack a vector in its APIC for nothing).
+	 */
+	exit->exitstate.int_window_exiting = vcpu->int_window ||
+	    exit->exitstate.evt_pending;
 	exit->exitstate.rsvd = 0;
 }
 

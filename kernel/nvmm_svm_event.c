@@ -50,7 +50,7 @@ svm_nmi_window_arm(struct nvmm_cpu *vcpu, bool on)
  * nvmm_x86_event_check accepted (the program can still write the comm
  * page).
  */
-void
+int
 nvmm_svm_inject(struct nvmm_cpu *vcpu, const struct nvmm_x86_event *ev)
 {
 	struct vmcb *vmcb = to_vmcb(vcpu);
@@ -68,16 +68,22 @@ nvmm_svm_inject(struct nvmm_cpu *vcpu, const struct nvmm_x86_event *ev)
 		}
 	}
 	inj |= SVM_EVTINJ_VALID;
-	if (vcpu->reinject && type == NVMM_VCPU_EVENT_INTR) {
+	if ((vcpu->reinject || (vmcb->control.event_inj & SVM_EVTINJ_VALID)) &&
+	    type == NVMM_VCPU_EVENT_INTR) {
 		/*
 		 * An event whose delivery the last exit interrupted is still
-		 * in flight: it goes first, this one at the next interrupt
-		 * window after it (as a CPU takes the next interrupt).
+		 * in flight, or the last one injected has not gone in yet (the
+		 * run ended before VMRUN): it goes first, this one at the next
+		 * interrupt window after it (as a CPU takes the next
+		 * interrupt). One waits at most: the exits said "no room"
+		 * (int_window_exiting) since.
 		 */
+		if (vcpu->held)
+			return -EBUSY;
 		vcpu->held = true;
 		vcpu->held_info = inj;
 		svm_int_window_arm(vcpu, vcpu->int_window);
-		return;
+		return 0;
 	}
 	/*
 	 * An exception goes first; an interrupted exception is raised again
@@ -92,6 +98,7 @@ nvmm_svm_inject(struct nvmm_cpu *vcpu, const struct nvmm_x86_event *ev)
 	/* NMIs are blocked until the handler's IRET: report it. */
 	if ((inj & SVM_EVTINJ_TYPE_MASK) == SVM_EVTINJ_TYPE_NMI)
 		svm_nmi_window_arm(vcpu, true);
+	return 0;
 }
 
 /*

@@ -502,10 +502,15 @@ fill_exitstate(struct kvm_cpu *c)
 	ex->exitstate.cr8 = (c->cached & NVMM_X64_STATE_CRS) ?
 	    c->state.crs[NVMM_X64_CR_CR8] : run->cr8;
 	ex->exitstate.int_shadow = ev->interrupt.shadow != 0;
-	ex->exitstate.int_window_exiting = c->int_window;
 	ex->exitstate.nmi_window_exiting = c->nmi_window;
 	ex->exitstate.evt_pending = ev->interrupt.injected ||
-	    ev->exception.injected || ev->nmi.injected;
+	    ev->exception.injected || ev->nmi.injected || c->event_commit;
+	/*
+	 * As nvmm.ko: an event still to go in (KVM's, or the program's held
+	 * here) leaves no room for another; QEMU injects only while this is 0.
+	 */
+	ex->exitstate.int_window_exiting = c->int_window ||
+	    ex->exitstate.evt_pending;
 	ex->exitstate.rsvd = 0;
 }
 
@@ -974,15 +979,23 @@ kvm_vcpu_run(struct lib_machine *lm, struct lib_vcpu *lv)
 	int r;
 
 	memset(&c->exit.u, 0, sizeof(c->exit.u));
+	if (c->event_commit && !lib_event_valid(&c->event)) {
+		errno = EINVAL;
+		return -1;
+	}
 	if (__atomic_exchange_n(&lv->stop, 0, __ATOMIC_SEQ_CST)) {
+		/*
+		 * The event goes to KVM all the same (at the next entry), so
+		 * that the program's event slot is free again.
+		 */
+		if (c->event_commit && !event_in_flight(run)) {
+			inject_event(c);
+			c->event_commit = false;
+		}
 		run->immediate_exit = 0;
 		c->exit.reason = NVMM_VCPU_EXIT_STOPPED;
 		fill_exitstate(c);
 		return 0;
-	}
-	if (c->event_commit && !lib_event_valid(&c->event)) {
-		errno = EINVAL;
-		return -1;
 	}
 	if (c->commit & NVMM_X64_STATE_INTR) {
 		c->int_window = c->state.intr.int_window_exiting;

@@ -453,6 +453,52 @@ test_event_intr_npf_inject(void)
 }
 
 /*
+ * A run that ends before the guest took the program's interrupt (a stop
+ * was pending, as when QEMU kicks its VCPU thread right after injecting):
+ * the exit must say the VCPU cannot take another one yet (QEMU injects
+ * only while exitstate.int_window_exiting is 0; it has already acked the
+ * vector in its APIC, so an interrupt that replaced this one would leave
+ * that vector in service forever and block every lower one: a Linux
+ * guest's serial console went silent that way). A program that injects
+ * anyway still gets both, the first one first.
+ */
+static void
+test_event_stopped_inject(void)
+{
+	struct nvmm_vcpu v;
+	struct nvmm_vcpu_exit *e;
+	struct vm *vm;
+
+	vm = vm_create(0);
+	vcpu_add(vm, 0, &v);
+	guest_load(vm, GUEST(twointr64));
+	vcpu_setup_long64(vm, &v, CODE_GPA);
+	vcpu_set_gpr(vm, &v, NVMM_X64_GPR_RFLAGS, 0x202);
+	idt_set(vm, MODE_LONG64, 0x20, GUEST_ADDR(twointr64, h20));
+	idt_set(vm, MODE_LONG64, 0x21, GUEST_ADDR(twointr64, h21));
+	v.event->type = NVMM_VCPU_EVENT_INTR;
+	v.event->vector = 0x20;
+	ASSERT_OK(nvmm_vcpu_inject(&vm->mach, &v));
+	ASSERT_OK(nvmm_vcpu_stop(&v));
+	e = EXPECT_EXIT(vm, &v, NVMM_VCPU_EXIT_STOPPED);
+	if (gpa_read64(vm, DATA_GPA) == 0) {
+		/* not taken yet: no room for another */
+		TEST_ASSERT(e->exitstate.int_window_exiting == 1,
+		    "STOPPED with the interrupt not yet taken reports "
+		    "int_window_exiting=%u evt_pending=%u: a program would "
+		    "inject over it", e->exitstate.int_window_exiting,
+		    e->exitstate.evt_pending);
+	}
+	v.event->type = NVMM_VCPU_EVENT_INTR;
+	v.event->vector = 0x21;
+	ASSERT_OK(nvmm_vcpu_inject(&vm->mach, &v));
+	ASSERT_EQ(GUEST_REPORT(vm, &v), 2);
+	ASSERT_EQ(*(uint8_t *)gpa_ptr(vm, DATA_GPA + 0x10), 0x20);
+	ASSERT_EQ(*(uint8_t *)gpa_ptr(vm, DATA_GPA + 0x11), 0x21);
+	vm_destroy(vm);
+}
+
+/*
  * NMI_READY once the handler's IRET is done: RIP back in the interrupted
  * loop (not on the IRETQ), and the next NMI returns there.
  */
@@ -771,6 +817,7 @@ const struct test_case guestcpu_cases[] = {
 	TEST_CASE(event_intn_npf_idt, "INT 33 whose IDT read exits (IDT unmapped): handler once, return after INT"),
 	TEST_CASE(event_intn_npf_stack, "INT 33 whose frame push exits (stack unmapped): handler once"),
 	TEST_CASE(event_intr_npf_inject, "an interrupt injected while another's delivery is in flight does not replace it"),
+	TEST_CASE(event_stopped_inject, "a run STOPPED before the guest took the interrupt: no room for another, none lost"),
 	TEST_CASE(nmi_ready_after_iret, "NMI_READY after the handler's IRETQ completed: RIP back in the loop"),
 	TEST_CASE(pkru_guest, "guest WRPKRU stays in the guest: the program's PKRU unchanged"),
 	TEST_CASE(excp_db_single_step, "TF single step: the guest's #DB handler sees DR6.BS"),
