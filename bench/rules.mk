@@ -2,7 +2,7 @@
 # bench/assist does not link libnvmm.a: it runs the generic assists over
 # tests/assist/fake_nvmm.c (getstate/setstate/gpa_to_hva stand-ins).
 
-BENCH_ASSIST_SRCS := bench/assist.c bench/bench_time.c tests/assist/fake_nvmm.c \
+BENCH_ASSIST_SRCS := bench/assist.c bench/bench_time.c tests/assist/fake_nvmm.c lib/event_valid.c \
 	$(X86_ASSIST_SRCS)
 
 $(O)/bench/assist: $(BENCH_ASSIST_SRCS) tests/assist/fake_nvmm.h $(HDRS)

@@ -218,7 +218,9 @@ int nvmm_svm_vcpu_create(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu);
 void nvmm_svm_vcpu_destroy(struct nvmm_cpu *vcpu);
 int nvmm_svm_setstate(struct nvmm_cpu *vcpu, u64 flags);
 void nvmm_svm_getstate(struct nvmm_cpu *vcpu, u64 flags);
-int nvmm_svm_inject(struct nvmm_cpu *vcpu);
+/* 0, or -EBUSY: two interrupts already wait to go in. */
+int nvmm_svm_inject(struct nvmm_cpu *vcpu,
+    const struct nvmm_x86_event *ev);
 int nvmm_svm_run(struct nvmm_kmachine *mach, struct nvmm_cpu *vcpu,
     struct nvmm_x86_exit *exit);
 

@@ -499,10 +499,11 @@ ioc_vcpu_run(struct nvmm_owner *owner, void __user *uarg)
 	if (READ_ONCE(comm->event_commit)) {
 		struct nvmm_x86_event ev = comm->event;
 
+		barrier();	/* check and inject this copy, not comm's */
 		err = nvmm_x86_event_check(&ev);
 		if (err)
 			goto out;
-		err = nvmm_svm_inject(vcpu);
+		err = nvmm_svm_inject(vcpu, &ev);
 		if (err)
 			goto out;
 		comm->event_commit = false;

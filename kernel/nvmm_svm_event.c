@@ -45,28 +45,27 @@ svm_nmi_window_arm(struct nvmm_cpu *vcpu, bool on)
 		icpt_clr(to_vmcb(vcpu), INTERCEPT_IRET);
 }
 
-/* Arm comm->event for the next VMRUN; validated by the caller. */
+/*
+ * Arm ev for the next VMRUN: a private copy of comm->event, which
+ * nvmm_x86_event_check accepted (the program can still write the comm
+ * page).
+ */
 int
-nvmm_svm_inject(struct nvmm_cpu *vcpu)
+nvmm_svm_inject(struct nvmm_cpu *vcpu, const struct nvmm_x86_event *ev)
 {
-	const struct nvmm_x86_event *ev = &vcpu->comm->event;
 	struct vmcb *vmcb = to_vmcb(vcpu);
-	u8 v = READ_ONCE(ev->vector);
-	u32 type = READ_ONCE(ev->type);
+	u8 v = ev->vector;
+	u32 type = ev->type;
 	u32 inj;
 
 	if (type == NVMM_VCPU_EVENT_INTR) {
 		inj = v | (v == 2 ? SVM_EVTINJ_TYPE_NMI : SVM_EVTINJ_TYPE_INTR);
-	} else if (type == NVMM_VCPU_EVENT_EXCP && v < 32 && v != 0 &&
-	    v != 2 && v != 3) {
+	} else {
 		inj = v | SVM_EVTINJ_TYPE_EXEPT;
 		if (v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 30) {
 			inj |= SVM_EVTINJ_VALID_ERR;
-			vmcb->control.event_inj_err =
-			    (u32)READ_ONCE(ev->u.excp.error);
+			vmcb->control.event_inj_err = (u32)ev->u.excp.error;
 		}
-	} else {
-		return -EINVAL;
 	}
 	inj |= SVM_EVTINJ_VALID;
 	if ((vcpu->reinject || (vmcb->control.event_inj & SVM_EVTINJ_VALID)) &&

@@ -286,8 +286,8 @@ nvmm_x86_event_check(const struct nvmm_x86_event *ev)
 	case NVMM_VCPU_EVENT_INTR:
 		return 0;
 	case NVMM_VCPU_EVENT_EXCP:
-		if (ev->vector >= 32 || ev->vector == 0 || ev->vector == 2 ||
-		    ev->vector == 3)
+		/* NMI is an INTR event, #BP a trap (see lib/event_valid.c). */
+		if (ev->vector >= 32 || ev->vector == 2 || ev->vector == 3)
 			return -EINVAL;
 		return 0;
 	default:

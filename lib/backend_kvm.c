@@ -926,8 +926,7 @@ inject_event(struct kvm_cpu *c)
 		ev->interrupt.soft = 0;
 	} else {
 		uint8_t v = e->vector;
-		bool has_err = v == 8 || (v >= 10 && v <= 14) || v == 17 ||
-		    v == 21 || v == 30;
+		bool has_err = lib_excp_has_error(v);
 		ev->exception.injected = 1;
 		ev->exception.pending = 0;
 		ev->exception.nr = v;

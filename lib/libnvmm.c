@@ -431,21 +431,6 @@ nvmm_vcpu_getstate(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu,
 	return lib.be->vcpu_getstate(lm, lv, missing);
 }
 
-bool
-lib_event_valid(const struct nvmm_x86_event *ev)
-{
-	switch (ev->type) {
-	case NVMM_VCPU_EVENT_INTR:
-		return true;
-	case NVMM_VCPU_EVENT_EXCP:
-		/* NMI (2) is an INTR event; #DE (0) and #BP (3) are not. */
-		return ev->vector < 32 && ev->vector != 2 &&
-		    ev->vector != 0 && ev->vector != 3;
-	default:
-		return false;
-	}
-}
-
 int
 nvmm_vcpu_inject(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
 {

@@ -82,5 +82,7 @@ int lib_gpa_lookup(struct lib_machine *lm, gpaddr_t gpa, uintptr_t *hva,
 
 /* Validation of an event (type and vector), shared by every backend. */
 bool lib_event_valid(const struct nvmm_x86_event *ev);
+/* The exception pushes an error code (#DF #TS #NP #SS #GP #PF #AC #CP #SX). */
+bool lib_excp_has_error(uint8_t vector);
 
 #endif /* NVMM_IMPL_H */

@@ -35,12 +35,12 @@ int x86_assist_io_generic(struct nvmm_machine *, struct nvmm_vcpu *);
  * not RAM with the needed protection (MMIO, writes to read-only RAM).
  * REP string instructions: at most X86_ASSIST_MEM_MAX_ELEMS elements per
  * call (RIP stays until done). An exception the CPU would raise (#GP #SS
- * #PF #AC #NP, #GP(0) of a misaligned MOVDQA) is injected with
+ * #PF #AC #NP #DE, #GP(0) of a misaligned MOVDQA) is injected with
  * nvmm_vcpu_inject (CR2 set for #PF), the registers as the CPU leaves
  * them, and the call returns 0. Returns -1 with errno: EINVAL, ENODEV
  * (unknown or unsupported instruction), EFAULT (instruction not
- * fetchable), the errno of nvmm_vcpu_inject (#DE, which NVMM refuses to
- * inject), ENOENT (page tables outside RAM), or the getstate/setstate
+ * fetchable), the errno of nvmm_vcpu_inject, ENOENT (page tables outside
+ * RAM), or the getstate/setstate
  * errno; the reason is kept for x86_assist_last_failure. When a REP string
  * instruction fails after completing elements, their register updates are
  * committed before returning -1.

@@ -225,8 +225,6 @@ x86_assist_mem_generic(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
 			if (inject(&a, saved) == 0)
 				return 0;
 			record_failure(&a, bytes, insn.len, errno,
-			    a.exc.vector == X86_EXC_DE ?
-			    "#DE: NVMM cannot inject exception vector 0" :
 			    "the exception raised cannot be injected");
 			return -1;
 		}

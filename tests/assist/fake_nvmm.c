@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fake_nvmm.h"
+#include "nvmm_impl.h"
 
 struct fake_vm fake;
 
@@ -73,15 +74,14 @@ nvmm_gpa_to_hva(struct nvmm_machine *mach, gpaddr_t gpa, uintptr_t *hva,
 	return 0;
 }
 
-/* Accepts what NVMM accepts (no #DE, NMI or #BP as an exception). */
+/* Accepts the exceptions libnvmm accepts (its own rule). */
 int
 nvmm_vcpu_inject(struct nvmm_machine *mach, struct nvmm_vcpu *vcpu)
 {
 	const struct nvmm_x86_event *ev = vcpu->event;
 
 	if (mach != &fake.mach || vcpu != &fake.vcpu ||
-	    ev->type != NVMM_VCPU_EVENT_EXCP || ev->vector >= 32 ||
-	    ev->vector == 0 || ev->vector == 2 || ev->vector == 3) {
+	    ev->type != NVMM_VCPU_EVENT_EXCP || !lib_event_valid(ev)) {
 		errno = EINVAL;
 		return -1;
 	}

@@ -21,7 +21,7 @@ CHECK_PROGS += $(O)/tests/assist/emul_diff
 
 ASSIST_ALL := $(X86_ASSIST_SRCS)
 
-ASSIST_FIX := tests/assist/assist_fixture.c tests/assist/fake_nvmm.c
+ASSIST_FIX := tests/assist/assist_fixture.c tests/assist/fake_nvmm.c lib/event_valid.c
 ASSIST_FIX_H := tests/assist/assist_fixture.h tests/assist/fake_nvmm.h
 
 $(O)/tests/assist/assist_test: tests/assist/assist_test.c $(ASSIST_FIX) $(ASSIST_FIX_H) $(ASSIST_ALL) $(HDRS)

@@ -182,6 +182,32 @@ test_event_excp_gp(void)
 	vm_destroy(vm);
 }
 
+/*
+ * #DE (vector 0) is a fault without an error code: the frame holds the
+ * RIP the VCPU was at when it was injected, and no error code under it.
+ */
+static void
+test_event_excp_de(void)
+{
+	struct nvmm_vcpu v;
+	struct vm *vm = intr64_vm(&v, 0x2);
+	uint64_t sp, rip;
+
+	idt_set(vm, MODE_LONG64, 0, GUEST_ADDR(intr64, handler));
+	GUEST_REPORT(vm, &v);
+	rip = vcpu_gpr(vm, &v, NVMM_X64_GPR_RIP);
+	ASSERT_EQ(rip, GUEST_ADDR(intr64, spin));
+	inject(vm, &v, NVMM_VCPU_EVENT_EXCP, 0, 0);
+	EXPECT_OUT(vm, &v, PORT_HANDLER);
+	sp = vcpu_gpr(vm, &v, NVMM_X64_GPR_RSP);
+	ASSERT_EQ(sp, STACK_TOP - 40);
+	ASSERT_EQ(gpa_read64(vm, sp), rip);
+	ASSERT_EQ(gpa_read64(vm, sp + 8), SEL_CODE64);
+	ASSERT_EQ(gpa_read64(vm, sp + 24), STACK_TOP);
+	finish_handler(vm, &v, false);
+	vm_destroy(vm);
+}
+
 /* An invalid event fails in inject, or at the latest in the next run. */
 static void
 expect_bad_event(struct vm *vm, struct nvmm_vcpu *v, unsigned type,
@@ -214,7 +240,6 @@ test_event_invalid(void)
 	vcpu_setup_long64(vm, &v, CODE_GPA);
 	expect_bad_event(vm, &v, 2, 0x20);
 	expect_bad_event(vm, &v, 0xffff, 0x20);
-	expect_bad_event(vm, &v, NVMM_VCPU_EVENT_EXCP, 0);
 	expect_bad_event(vm, &v, NVMM_VCPU_EVENT_EXCP, 2);
 	expect_bad_event(vm, &v, NVMM_VCPU_EVENT_EXCP, 3);
 	expect_bad_event(vm, &v, NVMM_VCPU_EVENT_EXCP, 32);
@@ -893,6 +918,7 @@ const struct test_case event_cases[] = {
 	TEST_CASE(event_intr_long64, "external interrupt through a 64-bit IDT gate"),
 	TEST_CASE(event_nmi, "NMI (INTR vector 2) with IF=0"),
 	TEST_CASE(event_excp_gp, "#GP with error code 0x10 reaches the handler"),
+	TEST_CASE(event_excp_de, "#DE (vector 0) reaches its handler as a fault, no error code"),
 	TEST_CASE(event_invalid, "invalid events -> EINVAL, nothing left pending"),
 	TEST_CASE(int_window, "int_window_exiting -> INT_READY once IF=1, exitstate"),
 	TEST_CASE(nmi_window, "NMI window: armed in the handler, NMI_READY after IRET"),

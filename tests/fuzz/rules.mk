@@ -4,7 +4,7 @@
 
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
-FUZZ_SRCS := tests/fuzz/fuzz_target.c tests/assist/fake_nvmm.c \
+FUZZ_SRCS := tests/fuzz/fuzz_target.c tests/assist/fake_nvmm.c lib/event_valid.c \
 	$(X86_ASSIST_SRCS)
 
 $(O)/tests/fuzz/fuzz_x86: $(FUZZ_SRCS) tests/assist/fake_nvmm.h $(HDRS)
