@@ -410,6 +410,33 @@ test_event_intn_npf_stack(void)
 	    STACK_TOP - 0x1000);
 }
 
+/* twointr64 with handlers for vectors 0x20 and 0x21, in 64-bit mode. */
+static void
+twointr_setup(struct vm *vm, struct nvmm_vcpu *v)
+{
+	guest_load(vm, GUEST(twointr64));
+	vcpu_setup_long64(vm, v, CODE_GPA);
+	idt_set(vm, MODE_LONG64, 0x20, GUEST_ADDR(twointr64, h20));
+	idt_set(vm, MODE_LONG64, 0x21, GUEST_ADDR(twointr64, h21));
+}
+
+static void
+twointr_inject(struct vm *vm, struct nvmm_vcpu *v, uint8_t vector)
+{
+	v->event->type = NVMM_VCPU_EVENT_INTR;
+	v->event->vector = vector;
+	ASSERT_OK(nvmm_vcpu_inject(&vm->mach, v));
+}
+
+/* Both handlers ran, 0x20 first. */
+static void
+twointr_expect_both(struct vm *vm, struct nvmm_vcpu *v)
+{
+	ASSERT_EQ(GUEST_REPORT(vm, v), 2);
+	ASSERT_EQ(*(uint8_t *)gpa_ptr(vm, DATA_GPA + 0x10), 0x20);
+	ASSERT_EQ(*(uint8_t *)gpa_ptr(vm, DATA_GPA + 0x11), 0x21);
+}
+
 /*
  * An interrupt whose delivery exits (stack unmapped) stays in flight; one
  * the program injects meanwhile must not replace it: both handlers run,
@@ -430,25 +457,16 @@ test_event_intr_npf_inject(void)
 		    "down)");
 	vm = vm_create(0);
 	vcpu_add(vm, 0, &v);
-	guest_load(vm, GUEST(twointr64));
-	vcpu_setup_long64(vm, &v, CODE_GPA);
-	idt_set(vm, MODE_LONG64, 0x20, GUEST_ADDR(twointr64, h20));
-	idt_set(vm, MODE_LONG64, 0x21, GUEST_ADDR(twointr64, h21));
+	twointr_setup(vm, &v);
 	ASSERT_OK(nvmm_gpa_unmap(&vm->mach, (uintptr_t)gpa_ptr(vm, page), page,
 	    0x1000));
-	v.event->type = NVMM_VCPU_EVENT_INTR;
-	v.event->vector = 0x20;
-	ASSERT_OK(nvmm_vcpu_inject(&vm->mach, &v));
+	twointr_inject(vm, &v, 0x20);
 	EXPECT_EXIT(vm, &v, NVMM_VCPU_EXIT_MEMORY);
 	ASSERT_EQ(v.exit->exitstate.evt_pending, 1);
-	v.event->type = NVMM_VCPU_EVENT_INTR;
-	v.event->vector = 0x21;
-	ASSERT_OK(nvmm_vcpu_inject(&vm->mach, &v));
+	twointr_inject(vm, &v, 0x21);
 	p = vm_map(vm, page, 0x1000, PROT_READ | PROT_WRITE | PROT_EXEC);
 	memcpy(p, gpa_ptr(vm, page), 0x1000);
-	ASSERT_EQ(GUEST_REPORT(vm, &v), 2);
-	ASSERT_EQ(*(uint8_t *)gpa_ptr(vm, DATA_GPA + 0x10), 0x20);
-	ASSERT_EQ(*(uint8_t *)gpa_ptr(vm, DATA_GPA + 0x11), 0x21);
+	twointr_expect_both(vm, &v);
 	vm_destroy(vm);
 }
 
@@ -471,14 +489,9 @@ test_event_stopped_inject(void)
 
 	vm = vm_create(0);
 	vcpu_add(vm, 0, &v);
-	guest_load(vm, GUEST(twointr64));
-	vcpu_setup_long64(vm, &v, CODE_GPA);
+	twointr_setup(vm, &v);
 	vcpu_set_gpr(vm, &v, NVMM_X64_GPR_RFLAGS, 0x202);
-	idt_set(vm, MODE_LONG64, 0x20, GUEST_ADDR(twointr64, h20));
-	idt_set(vm, MODE_LONG64, 0x21, GUEST_ADDR(twointr64, h21));
-	v.event->type = NVMM_VCPU_EVENT_INTR;
-	v.event->vector = 0x20;
-	ASSERT_OK(nvmm_vcpu_inject(&vm->mach, &v));
+	twointr_inject(vm, &v, 0x20);
 	ASSERT_OK(nvmm_vcpu_stop(&v));
 	e = EXPECT_EXIT(vm, &v, NVMM_VCPU_EXIT_STOPPED);
 	if (gpa_read64(vm, DATA_GPA) == 0) {
@@ -489,12 +502,8 @@ test_event_stopped_inject(void)
 		    "inject over it", e->exitstate.int_window_exiting,
 		    e->exitstate.evt_pending);
 	}
-	v.event->type = NVMM_VCPU_EVENT_INTR;
-	v.event->vector = 0x21;
-	ASSERT_OK(nvmm_vcpu_inject(&vm->mach, &v));
-	ASSERT_EQ(GUEST_REPORT(vm, &v), 2);
-	ASSERT_EQ(*(uint8_t *)gpa_ptr(vm, DATA_GPA + 0x10), 0x20);
-	ASSERT_EQ(*(uint8_t *)gpa_ptr(vm, DATA_GPA + 0x11), 0x21);
+	twointr_inject(vm, &v, 0x21);
+	twointr_expect_both(vm, &v);
 	vm_destroy(vm);
 }
 
